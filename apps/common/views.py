@@ -1,0 +1,32 @@
+from django.db import connection
+from rest_framework import viewsets
+
+
+class KBModelViewSet(viewsets.ModelViewSet):
+    """Shared behaviour of kb's viewsets: what a user may see, and writes through services.
+
+    Subclasses set ``queryset``/``serializer_class``/``filterset_class`` and may define
+    ``visible(queryset)`` to hide unpublished rows from readers who are not curators, and
+    ``delete_service`` to route deletes through the app's service layer.
+    """
+
+    delete_service = None
+
+    def visible(self, queryset):
+        return queryset
+
+    def get_queryset(self):
+        return self.visible(super().get_queryset())
+
+    def perform_destroy(self, instance):
+        if self.delete_service is not None:
+            type(self).delete_service(self.request.user, instance)
+        else:
+            instance.delete()
+
+
+def check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"status": "ok", "vendor": connection.vendor}

@@ -1,0 +1,150 @@
+from django.db import transaction
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.common.identifiers import (
+    is_valid_doi, is_valid_pmid, normalize_doi, normalize_isbn, normalize_pmid,
+)
+from apps.researchers.models import Researcher
+from apps.topics.models import Topic
+
+from .. import services
+from ..models import Authorship, Study, Venue
+
+
+class VenueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Venue
+        fields = ["id", "name", "kind", "issn"]
+        read_only_fields = ["id"]
+
+
+class VenueInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=500)
+    issn = serializers.CharField(max_length=9, required=False, allow_blank=True, default="")
+
+
+class AuthorshipSerializer(serializers.ModelSerializer):
+    researcher = serializers.PrimaryKeyRelatedField(queryset=Researcher.objects.all(), allow_null=True,
+                                                    required=False)
+
+    class Meta:
+        model = Authorship
+        fields = ["position", "name", "family_name", "given_name", "researcher", "corresponding"]
+        read_only_fields = ["position"]
+        extra_kwargs = {"family_name": {"required": False}, "given_name": {"required": False}}
+
+
+class SummaryBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    audience = serializers.CharField()
+    language = serializers.CharField()
+    title = serializers.CharField()
+
+
+class StudySerializer(serializers.ModelSerializer):
+    type = serializers.ChoiceField(source="study_type", choices=Study._meta.get_field("study_type").choices,
+                                   required=False)
+    venue = VenueSerializer(read_only=True)
+    venue_input = VenueInputSerializer(write_only=True, required=False, allow_null=True, source="venue")
+    authors = AuthorshipSerializer(many=True, source="authorships", required=False)
+    topics = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Topic.objects.all(),
+                                          required=False)
+    keywords = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
+                                     max_length=200)
+    summaries = serializers.SerializerMethodField()
+    has_summary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Study
+        fields = [
+            "id", "title", "subtitle", "abstract", "language", "year", "month", "day", "type", "design",
+            "venue", "venue_input", "volume", "issue", "pages", "publisher", "edition", "chapter", "doi", "pmid",
+            "pmcid", "isbn", "url", "keywords", "topics", "authors", "status", "published_at", "retracted",
+            "provenance", "source_key", "source_entry", "summaries", "has_summary", "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "published_at", "provenance", "source_key", "source_entry", "created_at",
+                            "updated_at"]
+
+    @extend_schema_field(SummaryBriefSerializer(many=True))
+    def get_summaries(self, study):
+        # ``visible_summaries`` is prefetched by the viewset with only what the user may see.
+        summaries = getattr(study, "visible_summaries", None)
+        if summaries is None:
+            return []
+        return [{"id": s.id, "audience": s.audience, "language": s.language, "title": s.title}
+                for s in summaries]
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_has_summary(self, study):
+        return bool(getattr(study, "visible_summaries", None))
+
+    def validate_title(self, value):
+        value = " ".join(value.split())
+        if not value:
+            raise serializers.ValidationError("A study needs a title.")
+        return value
+
+    def _unique(self, field, value, label):
+        qs = Study.objects.filter(**{field: value})
+        if self.instance is not None:
+            qs = qs.exclude(pk=self.instance.pk)
+        if value and qs.exists():
+            raise serializers.ValidationError(f"Another study already has this {label} (id {qs.first().pk}).")
+
+    def validate_doi(self, value):
+        value = normalize_doi(value)
+        if value and not is_valid_doi(value):
+            raise serializers.ValidationError("Not a DOI: expected 10.<registrant>/<suffix>.")
+        self._unique("doi", value, "DOI")
+        return value
+
+    def validate_pmid(self, value):
+        value = normalize_pmid(value)
+        if value and not is_valid_pmid(value):
+            raise serializers.ValidationError("A PMID is 1 to 9 digits.")
+        self._unique("pmid", value, "PMID")
+        return value
+
+    def validate_isbn(self, value):
+        if value and not normalize_isbn(value):
+            raise serializers.ValidationError("Not a valid ISBN-10 or ISBN-13 (check digit).")
+        return normalize_isbn(value) if value else ""
+
+    def validate(self, attrs):
+        month = attrs.get("month", getattr(self.instance, "month", None))
+        day = attrs.get("day", getattr(self.instance, "day", None))
+        year = attrs.get("year", getattr(self.instance, "year", None))
+        if day and not month:
+            raise serializers.ValidationError({"day": "A day needs a month."})
+        if month and not year:
+            raise serializers.ValidationError({"month": "A month needs a year."})
+        return attrs
+
+    def _service_data(self, validated):
+        data = dict(validated)
+        if "authorships" in data:
+            data["authors"] = data.pop("authorships")
+        return data
+
+    def create(self, validated_data):
+        data = self._service_data(validated_data)
+        data.setdefault("provenance", "api")
+        return services.create_study(self.context["request"].user, data)
+
+    def update(self, instance, validated_data):
+        return services.update_study(self.context["request"].user, instance, self._service_data(validated_data))
+
+
+class StudyListSerializer(StudySerializer):
+    """The list view leaves out the raw source entry (it can be large)."""
+
+    class Meta(StudySerializer.Meta):
+        fields = [f for f in StudySerializer.Meta.fields if f != "source_entry"]
+
+
+class TopicAssignmentSerializer(serializers.Serializer):
+    studies = serializers.PrimaryKeyRelatedField(queryset=Study.objects.all(), many=True, allow_empty=False)
+    topics = serializers.SlugRelatedField(slug_field="slug", queryset=Topic.objects.all(), many=True,
+                                          allow_empty=False)
+    replace = serializers.BooleanField(default=False)

@@ -1,0 +1,60 @@
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.common.permissions import IsCurator
+from apps.common.views import KBModelViewSet
+from apps.summaries.models import Summary
+
+from .. import services
+from ..filters import StudyFilterSet
+from ..models import Authorship, Study
+from .serializers import StudyListSerializer, StudySerializer, TopicAssignmentSerializer
+
+
+class StudyViewSet(KBModelViewSet):
+    """Studies: publications with their bibliographic metadata, authors, topics and summaries.
+
+    Anonymous readers see published studies only; drafts answer 404. Curators see and change all.
+    """
+
+    queryset = Study.objects.all()
+    serializer_class = StudySerializer
+    filterset_class = StudyFilterSet
+    ordering_fields = ["year", "title", "created_at", "updated_at"]
+    ordering = ["-year", "title", "id"]
+    delete_service = services.delete_study
+
+    def visible(self, queryset):
+        user = self.request.user
+        summaries = Summary.objects.visible_to(user).only("id", "audience", "language", "title").distinct()
+        return (queryset.visible_to(user)
+                .select_related("venue")
+                .prefetch_related(
+                    Prefetch("authorships", queryset=Authorship.objects.order_by("position")),
+                    "topics",
+                    Prefetch("summaries", queryset=summaries, to_attr="visible_summaries"),
+                ))
+
+    def get_serializer_class(self):
+        return StudyListSerializer if self.action == "list" else StudySerializer
+
+    @extend_schema(request=None, responses=StudySerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsCurator])
+    def publish(self, request, pk=None):
+        """Publish a draft study (curators)."""
+        study = services.publish_study(request.user, self.get_object())
+        return Response(StudySerializer(self.visible(Study.objects.filter(pk=study.pk)).get(),
+                                        context=self.get_serializer_context()).data)
+
+    @extend_schema(request=TopicAssignmentSerializer, responses={200: TopicAssignmentSerializer})
+    @action(detail=False, methods=["post"], url_path="assign-topics", permission_classes=[IsCurator])
+    def assign_topics(self, request):
+        """Add topics to many studies at once (or replace their topics with ``replace``)."""
+        serializer = TopicAssignmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.assign_topics(request.user, data["studies"], data["topics"], replace=data["replace"])
+        return Response(TopicAssignmentSerializer(data).data, status=status.HTTP_200_OK)

@@ -1,0 +1,52 @@
+import django_filters
+from django.db.models import Exists, OuterRef
+
+from apps.common.filters import CommaListFilter
+from apps.common.identifiers import normalize_doi, normalize_pmid
+from apps.researchers.models import Institution
+from apps.summaries.models import Summary
+from apps.topics.models import Topic
+
+from .models import LANGUAGE_CHOICES, Authorship, Status, Study, StudyDesign, StudyType
+
+
+class StudyFilterSet(django_filters.FilterSet):
+    year_from = django_filters.NumberFilter(field_name="year", lookup_expr="gte", label="Published in or after")
+    year_to = django_filters.NumberFilter(field_name="year", lookup_expr="lte", label="Published in or before")
+    type = django_filters.MultipleChoiceFilter(field_name="study_type", choices=StudyType.choices)
+    design = django_filters.MultipleChoiceFilter(choices=StudyDesign.choices)
+    language = django_filters.MultipleChoiceFilter(choices=[c for c in LANGUAGE_CHOICES if c[0]])
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    topic = django_filters.CharFilter(method="filter_topic", label="Topic slug (includes its sub-topics)")
+    researcher = django_filters.NumberFilter(method="filter_researcher", label="Researcher id (linked author)")
+    institution = django_filters.NumberFilter(method="filter_institution",
+                                              label="Institution id (an author affiliated with it or a sub-unit)")
+    has_summary = django_filters.BooleanFilter(method="filter_has_summary")
+    retracted = django_filters.BooleanFilter()
+    doi = CommaListFilter(field_name="doi", max_items=50, normalize=normalize_doi,
+                          label="One DOI or up to 50, comma-separated; resolver prefix optional")
+    pmid = CommaListFilter(field_name="pmid", max_items=50, normalize=normalize_pmid,
+                           label="One PMID or up to 50, comma-separated")
+
+    class Meta:
+        model = Study
+        fields = ["year", "venue"]
+
+    def filter_topic(self, qs, name, value):
+        roots = list(Topic.objects.filter(slug__in=[v.strip() for v in value.split(",")]).values_list("id", flat=True))
+        if not roots:
+            return qs.none()
+        return qs.filter(topics__in=Topic.descendant_ids(roots)).distinct()
+
+    def filter_researcher(self, qs, name, value):
+        return qs.filter(Exists(Authorship.objects.filter(study=OuterRef("pk"), researcher_id=value)))
+
+    def filter_institution(self, qs, name, value):
+        ids = Institution.descendant_ids([value])
+        return qs.filter(Exists(Authorship.objects.filter(
+            study=OuterRef("pk"), researcher__affiliations__institution_id__in=ids)))
+
+    def filter_has_summary(self, qs, name, value):
+        user = getattr(self.request, "user", None)
+        summaries = Summary.objects.visible_to(user).filter(studies=OuterRef("pk"))
+        return qs.filter(Exists(summaries)) if value else qs.exclude(Exists(summaries))

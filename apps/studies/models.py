@@ -1,0 +1,224 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from apps.common.identifiers import (
+    is_valid_doi, is_valid_pmid, normalize_doi, normalize_isbn, normalize_issn, normalize_pmid,
+)
+from apps.common.models import Timestamped, Tracked
+
+LANGUAGE_CHOICES = [
+    ("nb", "Norwegian Bokmål"), ("nn", "Norwegian Nynorsk"), ("no", "Norwegian"), ("en", "English"),
+    ("sv", "Swedish"), ("da", "Danish"), ("fi", "Finnish"), ("is", "Icelandic"), ("de", "German"),
+    ("fr", "French"), ("es", "Spanish"), ("it", "Italian"), ("nl", "Dutch"), ("pt", "Portuguese"),
+    ("pl", "Polish"), ("ru", "Russian"), ("zh", "Chinese"), ("ja", "Japanese"), ("la", "Latin"),
+    ("", "Unknown"),
+]
+
+
+class StudyType(models.TextChoices):
+    ARTICLE = "article", "Journal article"
+    BOOK = "book", "Book"
+    BOOK_CHAPTER = "book_chapter", "Book chapter"
+    THESIS = "thesis", "Thesis"
+    REPORT = "report", "Report"
+    CONFERENCE_PAPER = "conference_paper", "Conference paper"
+    GUIDELINE = "guideline", "Guideline"
+    DATASET = "dataset", "Dataset"
+    WEB_PAGE = "web_page", "Web page"
+    OTHER = "other", "Other"
+
+
+class StudyDesign(models.TextChoices):
+    SYSTEMATIC_REVIEW = "systematic_review", "Systematic review"
+    META_ANALYSIS = "meta_analysis", "Meta-analysis"
+    RCT = "rct", "Randomised controlled trial"
+    COHORT = "cohort", "Cohort study"
+    CASE_CONTROL = "case_control", "Case-control study"
+    CROSS_SECTIONAL = "cross_sectional", "Cross-sectional study"
+    QUALITATIVE = "qualitative", "Qualitative study"
+    MIXED_METHODS = "mixed_methods", "Mixed methods"
+    CASE_REPORT = "case_report", "Case report"
+    GUIDELINE = "guideline", "Guideline"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+
+
+class Provenance(models.TextChoices):
+    MANUAL = "manual", "Entered by hand"
+    BIBTEX = "bibtex", "BibTeX import"
+    API = "api", "API client"
+    FIXTURE = "fixture", "Seed data"
+
+
+class Venue(Timestamped):
+    """Where a study appeared: a journal, a book series or a publisher's list."""
+
+    class Kind(models.TextChoices):
+        JOURNAL = "journal", "Journal"
+        SERIES = "series", "Series"
+        PROCEEDINGS = "proceedings", "Proceedings"
+        PUBLISHER = "publisher", "Publisher"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=500)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.JOURNAL)
+    issn = models.CharField("ISSN", max_length=9, blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "issn", name="venue_unique_name_issn"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.issn})" if self.issn else self.name
+
+    def save(self, *args, **kwargs):
+        self.issn = normalize_issn(self.issn) or self.issn.strip()
+        super().save(*args, **kwargs)
+
+
+class StudyQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Status.PUBLISHED)
+
+    def visible_to(self, user):
+        from apps.common.roles import is_curator
+
+        return self if is_curator(user) else self.published()
+
+
+class Study(Tracked):
+    title = models.TextField()
+    subtitle = models.TextField(blank=True)
+    abstract = models.TextField(blank=True)
+    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES, blank=True, db_index=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True,
+                                            validators=[MinValueValidator(1500), MaxValueValidator(2100)])
+    month = models.PositiveSmallIntegerField(null=True, blank=True,
+                                             validators=[MinValueValidator(1), MaxValueValidator(12)])
+    day = models.PositiveSmallIntegerField(null=True, blank=True,
+                                           validators=[MinValueValidator(1), MaxValueValidator(31)])
+    study_type = models.CharField("type", max_length=20, choices=StudyType.choices, default=StudyType.ARTICLE,
+                                  db_index=True)
+    design = models.CharField("study design", max_length=20, choices=StudyDesign.choices,
+                              default=StudyDesign.UNKNOWN, db_index=True)
+    venue = models.ForeignKey(Venue, null=True, blank=True, on_delete=models.PROTECT, related_name="studies")
+    volume = models.CharField(max_length=50, blank=True)
+    issue = models.CharField(max_length=50, blank=True)
+    pages = models.CharField(max_length=50, blank=True)
+    publisher = models.CharField(max_length=300, blank=True)
+    edition = models.CharField(max_length=50, blank=True)
+    chapter = models.CharField(max_length=50, blank=True)
+    doi = models.CharField("DOI", max_length=255, blank=True, default="",
+                           help_text="Normalized: lower-case, without https://doi.org/.")
+    pmid = models.CharField("PMID", max_length=12, blank=True, default="")
+    pmcid = models.CharField("PMCID", max_length=16, blank=True, default="")
+    isbn = models.CharField("ISBN-13", max_length=13, blank=True, default="")
+    url = models.URLField(max_length=1000, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    topics = models.ManyToManyField("topics.Topic", blank=True, related_name="studies")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    retracted = models.BooleanField(default=False)
+    provenance = models.CharField(max_length=10, choices=Provenance.choices, default=Provenance.MANUAL)
+    source_entry = models.TextField("raw source entry", blank=True,
+                                    help_text="The entry as it came in (e.g. the BibTeX text).")
+    source_key = models.CharField("source citation key", max_length=255, blank=True)
+
+    objects = StudyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["-year", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["doi"], condition=~Q(doi=""), name="study_unique_doi"),
+            models.UniqueConstraint(fields=["pmid"], condition=~Q(pmid=""), name="study_unique_pmid"),
+            models.CheckConstraint(condition=Q(doi=Lower("doi")), name="study_doi_lower_case"),
+        ]
+        indexes = [
+            models.Index(fields=["isbn"], name="study_isbn", condition=~Q(isbn="")),
+            models.Index(fields=["status", "-year"], name="study_status_year"),
+            models.Index(fields=["-updated_at"], name="study_updated"),
+        ]
+
+    def __str__(self):
+        year = f" ({self.year})" if self.year else ""
+        return f"{self.title[:120]}{year}"
+
+    def normalize(self):
+        """Bring identifiers to their canonical form (also done on save)."""
+        self.doi = normalize_doi(self.doi)
+        self.pmid = normalize_pmid(self.pmid)
+        if self.isbn:
+            self.isbn = normalize_isbn(self.isbn) or self.isbn
+
+    def clean(self):
+        self.normalize()
+        errors = {}
+        if self.doi and not is_valid_doi(self.doi):
+            errors["doi"] = "Not a DOI: expected 10.<registrant>/<suffix>."
+        if self.pmid and not is_valid_pmid(self.pmid):
+            errors["pmid"] = "A PMID is 1 to 9 digits."
+        if self.isbn and not normalize_isbn(self.isbn):
+            errors["isbn"] = "Not a valid ISBN-10 or ISBN-13 (check digit)."
+        if self.day and not self.month:
+            errors["day"] = "A day needs a month."
+        if self.month and not self.year:
+            errors["month"] = "A month needs a year."
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        self.normalize()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_published(self):
+        return self.status == Status.PUBLISHED
+
+
+class Authorship(models.Model):
+    """An author of a study, in order. ``researcher`` stays empty unless the match is certain."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="authorships")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField("name as printed", max_length=300)
+    family_name = models.CharField(max_length=200, blank=True, db_index=True)
+    given_name = models.CharField(max_length=200, blank=True)
+    researcher = models.ForeignKey("researchers.Researcher", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="authorships")
+    corresponding = models.BooleanField("corresponding author", default=False)
+
+    class Meta:
+        ordering = ["study", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "position"], name="authorship_unique_position"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.family_name and self.name:
+            self.family_name, self.given_name = split_printed_name(self.name)
+        super().save(*args, **kwargs)
+
+
+def split_printed_name(name):
+    """``"Ødegård, Kari"`` -> ("Ødegård", "Kari"); ``"Kari Ødegård"`` -> ("Ødegård", "Kari")."""
+    name = " ".join(name.split())
+    if "," in name:
+        family, _, given = name.partition(",")
+        return family.strip(), given.strip()
+    parts = name.rsplit(" ", 1)
+    return (parts[1], parts[0]) if len(parts) == 2 else (name, "")

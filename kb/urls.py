@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from apps.common.health import health
+
+api_v1 = [
+    path("", include("apps.studies.api.urls")),
+    path("", include("apps.researchers.api.urls")),
+    path("", include("apps.summaries.api.urls")),
+    path("", include("apps.topics.api.urls")),
+    path("", include("apps.accounts.api.urls")),
+    path("", include("apps.imports.api.urls")),
+    path("", include("search.api.urls")),
+    path("auth/token/", obtain_auth_token, name="api-token"),
+]
+
+urlpatterns = [
+    path("health/", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "v1"), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api-auth/", include("rest_framework.urls")),
+]

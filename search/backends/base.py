@@ -1,0 +1,7 @@
+class SearchBackend:
+    """The interface every search backend implements."""
+
+    name = "base"
+
+    def health(self):
+        raise NotImplementedError

@@ -1,0 +1,62 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle(monkeypatch):
+    """Throttling has its own test; elsewhere it would make results depend on test order."""
+    from django.core.cache import cache
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "100000/minute"})
+    cache.clear()
+
+
+def _client(user=None):
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+    return client
+
+
+@pytest.fixture
+def anon_client():
+    return _client()
+
+
+@pytest.fixture
+def reader(db):
+    return factories.user("reader")
+
+
+@pytest.fixture
+def curator(db):
+    return factories.user("curator")
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.user("admin")
+
+
+@pytest.fixture
+def reader_client(reader):
+    return _client(reader)
+
+
+@pytest.fixture
+def curator_client(curator):
+    return _client(curator)
+
+
+@pytest.fixture
+def admin_client_api(admin_user):
+    return _client(admin_user)
+
+
+@pytest.fixture
+def clients(anon_client, reader_client, curator_client, admin_client_api):
+    return {"anonymous": anon_client, "reader": reader_client, "curator": curator_client,
+            "admin": admin_client_api}

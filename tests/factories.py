@@ -1,0 +1,80 @@
+"""Small model factories for tests: real rows, sensible defaults, override anything."""
+
+import itertools
+
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+
+from apps.accounts.services import save_user
+from apps.researchers.models import Affiliation, Institution, Researcher
+from apps.studies.models import Authorship, Study, Venue
+from apps.summaries.models import Summary
+from apps.topics.models import Topic
+
+_seq = itertools.count(1)
+
+
+def user(role="reader", **kw):
+    n = next(_seq)
+    data = {"username": kw.pop("username", f"{role}{n}"), "is_curator": role in ("curator", "admin"),
+            "is_superuser": role == "admin", "password": "a-Long-pass-phrase-9"}
+    data.update(kw)
+    u = save_user(None, data)
+    Token.objects.get_or_create(user=u)
+    return u
+
+
+def topic(**kw):
+    n = next(_seq)
+    defaults = {"slug": f"topic-{n}", "label_nb": f"Tema {n}", "label_en": f"Topic {n}"}
+    defaults.update(kw)
+    return Topic.objects.create(**defaults)
+
+
+def venue(**kw):
+    n = next(_seq)
+    defaults = {"name": f"Journal of Studies {n}"}
+    defaults.update(kw)
+    return Venue.objects.create(**defaults)
+
+
+def study(authors=("Ødegård, Kari", "Smith, John"), topics=(), status="published", **kw):
+    n = next(_seq)
+    defaults = {"title": f"Integrated treatment study {n}", "abstract": "An abstract.", "year": 2015,
+                "language": "en", "status": status, "study_type": "article", "design": "cohort"}
+    defaults.update(kw)
+    s = Study.objects.create(**defaults)
+    for position, name in enumerate(authors, start=1):
+        researcher = None
+        if isinstance(name, Researcher):
+            researcher, name = name, f"{name.family_name}, {name.given_name}"
+        Authorship.objects.create(study=s, position=position, name=name, researcher=researcher)
+    if topics:
+        s.topics.set(topics)
+    return s
+
+
+def institution(**kw):
+    n = next(_seq)
+    defaults = {"name_nb": f"Institusjon {n}", "name_en": f"Institution {n}", "short_name": f"I{n}"}
+    defaults.update(kw)
+    return Institution.objects.create(**defaults)
+
+
+def researcher(institution=None, **kw):
+    n = next(_seq)
+    defaults = {"given_name": f"Kari{n}", "family_name": f"Nordmann{n}", "email": f"r{n}@example.org"}
+    defaults.update(kw)
+    r = Researcher.objects.create(**defaults)
+    if institution is not None:
+        Affiliation.objects.create(researcher=r, institution=institution)
+    return r
+
+
+def summary(studies=(), status="published", **kw):
+    defaults = {"audience": "practitioners", "language": "nb", "title": "Kort fortalt", "body": "Tekst.",
+                "status": status}
+    defaults.update(kw)
+    s = Summary.objects.create(**defaults)
+    s.studies.set(studies)
+    return s
