@@ -147,7 +147,7 @@ if env("CACHE_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")}}
 
 # --- I18N -------------------------------------------------------------------------------------
-LANGUAGE_CODE = "nb"
+LANGUAGE_CODE = "en"
 LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English")]
 TIME_ZONE = "Europe/Oslo"
 USE_I18N = True
@@ -181,7 +181,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.common.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": env("KB_ANON_THROTTLE", "300/minute")},
     "EXCEPTION_HANDLER": "apps.common.exceptions.exception_handler",

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from apps.accounts.api.token import TokenView
 
 from apps.common.health import health
 
@@ -13,7 +13,7 @@ api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.imports.api.urls")),
     path("", include("search.api.urls")),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
 ]
 
 urlpatterns = [

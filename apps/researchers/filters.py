@@ -1,4 +1,6 @@
 import django_filters
+
+from apps.common.filters import IdFilter
 from django.db.models import Q
 
 from apps.topics.models import Topic
@@ -10,7 +12,7 @@ class ResearcherFilterSet(django_filters.FilterSet):
     member = django_filters.BooleanFilter(field_name="member_since", lookup_expr="isnull", exclude=True,
                                           label="Network members only (true) or non-members (false)")
     member_since_from = django_filters.DateFilter(field_name="member_since", lookup_expr="gte")
-    institution = django_filters.NumberFilter(method="filter_institution",
+    institution = IdFilter(method="filter_institution",
                                               label="Institution id (includes its sub-units)")
     health_region = django_filters.ChoiceFilter(choices=HealthRegion.choices, method="filter_health_region")
     topic = django_filters.CharFilter(method="filter_topic", label="Interest topic slug (includes sub-topics)")
@@ -25,7 +27,9 @@ class ResearcherFilterSet(django_filters.FilterSet):
         return qs.filter(affiliations__institution_id__in=Institution.descendant_ids([value])).distinct()
 
     def filter_health_region(self, qs, name, value):
-        return qs.filter(affiliations__institution__health_region=value).distinct()
+        roots = Institution.objects.filter(health_region=value).values_list("id", flat=True)
+        ids = Institution.descendant_ids(list(roots))  # a division lies in its trust's region
+        return qs.filter(affiliations__institution_id__in=ids).distinct()
 
     def filter_topic(self, qs, name, value):
         roots = list(Topic.objects.filter(slug=value).values_list("id", flat=True))
@@ -39,7 +43,7 @@ class ResearcherFilterSet(django_filters.FilterSet):
 
 
 class InstitutionFilterSet(django_filters.FilterSet):
-    parent = django_filters.NumberFilter()
+    parent = IdFilter()
     health_region = django_filters.ChoiceFilter(choices=HealthRegion.choices)
     name = django_filters.CharFilter(method="filter_name")
 

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Exists, OuterRef
 
-from apps.common.filters import CommaListFilter
+from apps.common.filters import CommaListFilter, IdFilter, YearFilter
 from apps.common.identifiers import normalize_doi, normalize_pmid
 from apps.researchers.models import Institution
 from apps.summaries.models import Summary
@@ -11,16 +11,18 @@ from .models import LANGUAGE_CHOICES, Authorship, Status, Study, StudyDesign, St
 
 
 class StudyFilterSet(django_filters.FilterSet):
-    year_from = django_filters.NumberFilter(field_name="year", lookup_expr="gte", label="Published in or after")
-    year_to = django_filters.NumberFilter(field_name="year", lookup_expr="lte", label="Published in or before")
+    year_from = YearFilter(field_name="year", lookup_expr="gte", label="Published in or after")
+    year_to = YearFilter(field_name="year", lookup_expr="lte", label="Published in or before")
     type = django_filters.MultipleChoiceFilter(field_name="study_type", choices=StudyType.choices)
     design = django_filters.MultipleChoiceFilter(choices=StudyDesign.choices)
     language = django_filters.MultipleChoiceFilter(choices=[c for c in LANGUAGE_CHOICES if c[0]])
     status = django_filters.ChoiceFilter(choices=Status.choices)
     topic = django_filters.CharFilter(method="filter_topic", label="Topic slug (includes its sub-topics)")
-    researcher = django_filters.NumberFilter(method="filter_researcher", label="Researcher id (linked author)")
-    institution = django_filters.NumberFilter(method="filter_institution",
+    researcher = IdFilter(method="filter_researcher", label="Researcher id (linked author)")
+    institution = IdFilter(method="filter_institution",
                                               label="Institution id (an author affiliated with it or a sub-unit)")
+    year = YearFilter()
+    venue = IdFilter()
     has_summary = django_filters.BooleanFilter(method="filter_has_summary")
     retracted = django_filters.BooleanFilter()
     doi = CommaListFilter(field_name="doi", max_items=50, normalize=normalize_doi,
@@ -30,7 +32,7 @@ class StudyFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Study
-        fields = ["year", "venue"]
+        fields = []
 
     def filter_topic(self, qs, name, value):
         roots = list(Topic.objects.filter(slug__in=[v.strip() for v in value.split(",")]).values_list("id", flat=True))

@@ -54,6 +54,7 @@ def _apply(study, data, user):
     if study.status == Status.DRAFT:
         study.published_at = None
     study.updated_by = user if getattr(user, "is_authenticated", False) else None
+    study.normalize()
     study.full_clean(exclude=["venue", "created_by", "updated_by"])
     study.save()
     if authors is not None:

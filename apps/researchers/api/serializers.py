@@ -68,6 +68,8 @@ class ResearcherSerializer(serializers.ModelSerializer):
     interests = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Topic.objects.all(),
                                              required=False)
     affiliations = AffiliationSerializer(many=True, required=False)
+    orcid = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                  help_text="ORCID iD, with or without https://orcid.org/.")
 
     class Meta:
         model = Researcher

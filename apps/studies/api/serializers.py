@@ -45,7 +45,7 @@ class SummaryBriefSerializer(serializers.Serializer):
 class StudySerializer(serializers.ModelSerializer):
     type = serializers.ChoiceField(source="study_type", choices=Study._meta.get_field("study_type").choices,
                                    required=False)
-    venue = VenueSerializer(read_only=True)
+    venue = VenueSerializer(read_only=True, allow_null=True)
     venue_input = VenueInputSerializer(write_only=True, required=False, allow_null=True, source="venue")
     authors = AuthorshipSerializer(many=True, source="authorships", required=False)
     topics = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Topic.objects.all(),

@@ -1,0 +1,89 @@
+"""Load fixtures/seed.json: institutions, researchers, studies, summaries (idempotent)."""
+
+import datetime
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.researchers import services as researcher_services
+from apps.researchers.models import Institution, Researcher
+from apps.studies import services as study_services
+from apps.studies.models import Study
+from apps.summaries import services as summary_services
+from apps.summaries.models import Summary
+from apps.topics.loader import load_topics
+from apps.topics.models import Topic
+
+
+def _date(value):
+    return datetime.date.fromisoformat(value) if value else None
+
+
+class Command(BaseCommand):
+    help = "Load the seed data (topics, institutions, researchers, studies, summaries). Safe to run again."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--file", default=str(Path(settings.BASE_DIR) / "fixtures" / "seed.json"))
+
+    @transaction.atomic
+    def handle(self, file, **options):
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+        load_topics(Topic)
+        topics = {t.slug: t for t in Topic.objects.all()}
+        institutions = {}
+        for item in data.get("institutions", []):
+            inst = Institution.objects.filter(name_nb=item["name_nb"]).first()
+            fields = {"name_nb": item["name_nb"], "name_en": item.get("name_en", ""),
+                      "short_name": item.get("short_name", ""), "ror_id": item.get("ror") or "",
+                      "parent": institutions.get(item.get("parent")), "city": item.get("city", ""),
+                      "health_region": item.get("health_region") or ""}
+            institutions[item["key"]] = researcher_services.save_institution(None, fields, inst)
+        researchers = {}
+        for item in data.get("researchers", []):
+            existing = Researcher.objects.filter(given_name=item["given_name"],
+                                                 family_name=item["family_name"]).first()
+            fields = {k: item.get(k) or "" for k in ("given_name", "family_name", "orcid", "email", "bio_nb",
+                                                     "bio_en")}
+            fields["member_since"] = _date(item.get("member_since"))
+            fields["interests"] = [topics[s] for s in item.get("interests", [])]
+            fields["affiliations"] = [
+                {"institution": institutions[a["institution"]], "role": a.get("role", "researcher"),
+                 "start_date": _date(a.get("start")), "end_date": _date(a.get("end"))}
+                for a in item.get("affiliations", [])]
+            researchers[item["key"]] = researcher_services.save_researcher(None, fields, existing)
+        studies = {}
+        for item in data.get("studies", []):
+            existing = (Study.objects.filter(doi=item["doi"]).first() if item.get("doi") else None) or \
+                Study.objects.filter(title=item["title"], year=item.get("year")).first()
+            fields = {k: item.get(k) or "" for k in ("title", "subtitle", "abstract", "language", "volume", "issue",
+                                                     "pages", "publisher", "doi", "pmid", "isbn", "url")}
+            fields.update({
+                "year": item.get("year"), "month": item.get("month"), "study_type": item.get("type", "article"),
+                "design": item.get("design", "unknown"), "keywords": item.get("keywords", []),
+                "status": item.get("status", "published"), "retracted": bool(item.get("retracted")),
+                "provenance": "fixture", "source_key": item["key"],
+                "venue": item.get("venue") and {"name": item["venue"]["name"],
+                                                "issn": item["venue"].get("issn") or ""},
+                "topics": [topics[s] for s in item.get("topics", [])],
+                "authors": [{"name": a["name"], "researcher": researchers.get(a.get("researcher")),
+                             "corresponding": a.get("corresponding", False)} for a in item.get("authors", [])],
+            })
+            if existing is None:
+                studies[item["key"]] = study_services.create_study(None, fields)
+            else:
+                studies[item["key"]] = study_services.update_study(None, existing, fields)
+        count = 0
+        for item in data.get("summaries", []):
+            linked = [studies[k] for k in item["studies"]]
+            existing = Summary.objects.filter(title=item["title"], language=item["language"]).first()
+            fields = {k: item.get(k, "") for k in ("audience", "language", "title", "body", "key_findings",
+                                                   "implications", "status")}
+            fields["studies"] = linked
+            summary_services.save_summary(None, fields, existing)
+            count += 1
+        self.stdout.write(self.style.SUCCESS(
+            f"Seed loaded: {len(topics)} topics, {len(institutions)} institutions, {len(researchers)} researchers, "
+            f"{len(studies)} studies, {count} summaries."))

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install and start what the tests need (PostgreSQL, Redis, Elasticsearch), then run the whole suite:
+#   1. everything on PostgreSQL + Elasticsearch + Redis;
+#   2. the API smoke tests and the database search backend again on the embedded SQLite default.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k search -x).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh requirements-dev.txt
+
+scripts/services/postgres.sh start
+scripts/services/redis.sh start
+scripts/services/elasticsearch.sh start
+
+export KB_ENV=test
+export DATABASE_URL=${TEST_DATABASE_URL:-postgres://kb:kb@127.0.0.1:${KB_PG_PORT:-5432}/kb}
+export KB_TEST_REDIS_URL=${KB_TEST_REDIS_URL:-redis://127.0.0.1:${KB_REDIS_PORT:-6379}/0}
+export KB_TEST_ELASTICSEARCH_URL=${KB_TEST_ELASTICSEARCH_URL:-http://127.0.0.1:${KB_ES_PORT:-9200}}
+export ELASTICSEARCH_URL=$KB_TEST_ELASTICSEARCH_URL
+export ELASTICSEARCH_INDEX_PREFIX=kbtest
+export KB_REQUIRE_SERVICES=1   # a missing service fails the run; nothing skips
+
+echo "== test: PostgreSQL + Elasticsearch + Redis"
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
+
+echo "== test: embedded default (SQLite, database search): smoke tests"
+unset ELASTICSEARCH_URL
+DATABASE_URL="sqlite:///$(mktemp -d)/kb.sqlite3" .venv/bin/python -m pytest -p no:cacheprovider -m smoke -q "$@"

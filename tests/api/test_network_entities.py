@@ -1,0 +1,105 @@
+import pytest
+
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_researcher_with_affiliations_and_orcid(curator_client, anon_client):
+    inst = factories.institution()
+    topic = factories.topic(slug="x-youth")
+    response = curator_client.post("/api/v1/researchers/", {
+        "given_name": "Kari", "family_name": "Ødegård", "orcid": "https://orcid.org/0000-0002-1825-0097",
+        "member_since": "2016-03-01", "interests": ["x-youth"],
+        "affiliations": [{"institution": inst.pk, "role": "researcher", "start_date": "2015-01-01"}],
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    body = anon_client.get(f"/api/v1/researchers/{response.json()['id']}/").json()
+    assert body["orcid"] == "0000-0002-1825-0097"
+    assert body["orcid_url"] == "https://orcid.org/0000-0002-1825-0097"
+    assert body["is_member"] and body["interests"] == ["x-youth"]
+    assert body["affiliations"][0]["institution"] == inst.pk and body["affiliations"][0]["current"]
+
+
+@pytest.mark.parametrize("payload,field", [
+    ({"given_name": "A", "family_name": "B", "orcid": "0000-0002-1825-0098"}, "orcid"),
+    ({"given_name": "A"}, "family_name"),
+    ({"given_name": "A", "family_name": "B", "email": "nope"}, "email"),
+    ({"given_name": "A", "family_name": "B",
+      "affiliations": [{"institution": 999999}]}, "affiliations"),
+])
+def test_researcher_validation(curator_client, payload, field):
+    response = curator_client.post("/api/v1/researchers/", payload, format="json")
+    assert response.status_code == 400 and field in response.json()
+
+
+def test_researcher_filters(anon_client):
+    trust = factories.institution(health_region="south-east")
+    division = factories.institution(parent=trust)
+    member = factories.researcher(institution=division, member_since="2015-01-01", family_name="Sæther")
+    factories.researcher()
+    ids = lambda **p: {r["id"] for r in anon_client.get("/api/v1/researchers/", p).json()["results"]}  # noqa: E731
+    assert ids(member="true") == {member.pk}
+    assert ids(institution=trust.pk) == {member.pk}
+    assert ids(health_region="south-east") == {member.pk}
+    assert ids(name="sæth") == {member.pk}
+
+
+def test_institution_hierarchy_cannot_cycle(curator_client):
+    a = factories.institution()
+    b = factories.institution(parent=a)
+    response = curator_client.patch(f"/api/v1/institutions/{a.pk}/", {"parent": b.pk}, format="json")
+    assert response.status_code == 400 and "parent" in response.json()
+
+
+def test_topic_tree_and_protected_delete(curator_client, anon_client):
+    parent = factories.topic(slug="x-services")
+    factories.topic(slug="x-act", parent=parent)
+    children = anon_client.get("/api/v1/topics/", {"parent": "x-services"}).json()
+    assert [t["slug"] for t in children] == ["x-act"]
+    response = curator_client.delete("/api/v1/topics/x-services/")
+    assert response.status_code == 400 and "parent" in response.json()
+
+
+def test_seeded_topic_vocabulary_is_bilingual(anon_client):
+    topics = anon_client.get("/api/v1/topics/").json()
+    assert len(topics) >= 20
+    assert all(t["label_nb"] and t["label_en"] for t in topics)
+    assert any(t["parent"] for t in topics)
+
+
+def test_summary_publication_sets_published_at(curator_client, anon_client):
+    study = factories.study()
+    response = curator_client.post("/api/v1/summaries/", {
+        "studies": [study.pk], "audience": "users_relatives", "language": "nb", "title": "Kort fortalt",
+        "body": "Hva studien fant.", "status": "draft"}, format="json")
+    assert response.status_code == 201
+    sid = response.json()["id"]
+    assert anon_client.get(f"/api/v1/summaries/{sid}/").status_code == 404
+    response = curator_client.patch(f"/api/v1/summaries/{sid}/", {"status": "published"}, format="json")
+    assert response.json()["published_at"]
+    assert anon_client.get(f"/api/v1/summaries/{sid}/").status_code == 200
+    assert anon_client.get(f"/api/v1/studies/{study.pk}/").json()["has_summary"] is True
+
+
+def test_summary_validation(curator_client):
+    response = curator_client.post("/api/v1/summaries/", {"studies": [], "audience": "everyone",
+                                                          "language": "de", "title": " ", "body": ""},
+                                   format="json")
+    assert response.status_code == 400
+    assert {"studies", "audience", "language", "title", "body"} <= set(response.json())
+
+
+def test_admin_manages_users_and_roles(admin_client_api):
+    response = admin_client_api.post("/api/v1/users/", {"username": "newcurator", "is_curator": True,
+                                                        "password": "a-Long-pass-phrase-9"}, format="json")
+    assert response.status_code == 201 and response.json()["is_curator"] is True
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    token = client.post("/api/v1/auth/token/", {"username": "newcurator",
+                                                "password": "a-Long-pass-phrase-9"}).json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.post("/api/v1/topics/", {"slug": "x", "label_nb": "x", "label_en": "x"}).status_code == 201
+    response = admin_client_api.post("/api/v1/users/", {"username": "weak", "password": "123"}, format="json")
+    assert response.status_code == 400 and "password" in response.json()

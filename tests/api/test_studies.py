@@ -1,0 +1,190 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.studies.models import Study
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.smoke
+def test_create_study_with_authors_topics_and_venue(curator_client):
+    parent = factories.topic(slug="x-treatment", label_en="Treatment", label_nb="Behandling")
+    researcher = factories.researcher(given_name="Kari", family_name="Ødegård")
+    response = curator_client.post("/api/v1/studies/", {
+        "title": "  Integrated   treatment in FACT teams ", "year": 2019, "month": 5, "type": "article",
+        "design": "rct", "language": "nb", "doi": "https://doi.org/10.1000/ABC.123",
+        "isbn": "0-306-40615-2", "venue_input": {"name": "Tidsskrift for Den norske legeforening",
+                                                  "issn": "0029-2001"},
+        "authors": [{"name": "Ødegård, Kari", "researcher": researcher.pk, "corresponding": True},
+                    {"name": "John Smith"}],
+        "topics": ["x-treatment"], "keywords": ["ROP", "FACT"], "status": "published",
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["title"] == "Integrated treatment in FACT teams"
+    assert body["doi"] == "10.1000/abc.123"
+    assert body["isbn"] == "9780306406157"
+    assert body["venue"]["name"] == "Tidsskrift for Den norske legeforening"
+    assert [a["name"] for a in body["authors"]] == ["Ødegård, Kari", "John Smith"]
+    assert body["authors"][0]["researcher"] == researcher.pk and body["authors"][0]["corresponding"]
+    assert body["authors"][1]["family_name"] == "Smith"
+    assert body["topics"] == ["x-treatment"] and body["published_at"]
+    study = Study.objects.get(pk=body["id"])
+    assert study.created_by is not None and study.provenance == "api"
+    assert parent.studies.count() == 1
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("payload,field", [
+    ({"year": 2019}, "title"),
+    ({"title": "x", "doi": "not a doi"}, "doi"),
+    ({"title": "x", "pmid": "12ab"}, "pmid"),
+    ({"title": "x", "isbn": "1234567890"}, "isbn"),
+    ({"title": "x", "year": 1200}, "year"),
+    ({"title": "x", "type": "novel"}, "type"),
+    ({"title": "x", "design": "anecdote"}, "design"),
+    ({"title": "x", "topics": ["no-such-topic"]}, "topics"),
+    ({"title": "x", "year": 2000, "day": 3}, "day"),
+    ({"title": "x", "authors": [{"researcher": None}]}, "authors"),
+    ({"title": "x", "url": "not a url"}, "url"),
+    ({"title": "x", "language": "klingon"}, "language"),
+])
+def test_validation_errors_name_the_field_and_write_nothing(curator_client, payload, field):
+    before = Study.objects.count()
+    response = curator_client.post("/api/v1/studies/", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert Study.objects.count() == before
+
+
+def test_duplicate_doi_is_rejected_case_insensitively(curator_client):
+    existing = factories.study(doi="10.1000/xyz")
+    response = curator_client.post("/api/v1/studies/", {"title": "Copy", "doi": "doi:10.1000/XYZ"}, format="json")
+    assert response.status_code == 400
+    assert str(existing.pk) in response.json()["doi"][0]
+
+
+def test_malformed_json_is_a_400(curator_client):
+    response = curator_client.post("/api/v1/studies/", "{not json", content_type="application/json")
+    assert response.status_code == 400 and "detail" in response.json()
+
+
+def test_update_replaces_authors_atomically(curator_client):
+    study = factories.study(authors=["A, Anne", "B, Bjørn"])
+    response = curator_client.patch(f"/api/v1/studies/{study.pk}/",
+                                    {"authors": [{"name": "C, Cecilie"}], "doi": "bad"}, format="json")
+    assert response.status_code == 400
+    assert [a.name for a in study.authorships.all()] == ["A, Anne", "B, Bjørn"]
+    response = curator_client.patch(f"/api/v1/studies/{study.pk}/", {"authors": [{"name": "C, Cecilie"}]},
+                                    format="json")
+    assert response.status_code == 200
+    assert [a["name"] for a in response.json()["authors"]] == ["C, Cecilie"]
+
+
+@pytest.mark.smoke
+def test_lookup_by_doi_list_with_prefixes_and_case(anon_client):
+    a = factories.study(doi="10.1000/aaa")
+    b = factories.study(doi="10.1000/bbb")
+    factories.study(doi="10.1000/ccc")
+    response = anon_client.get("/api/v1/studies/", {"doi": "https://doi.org/10.1000/AAA, doi:10.1000/bbb"})
+    assert response.status_code == 200
+    assert {s["id"] for s in response.json()["results"]} == {a.pk, b.pk}
+    too_many = ",".join(f"10.1000/{i}" for i in range(51))
+    response = anon_client.get("/api/v1/studies/", {"doi": too_many})
+    assert response.status_code == 400 and "doi" in response.json()
+
+
+def test_lookup_by_pmid(anon_client):
+    a = factories.study(pmid="123456")
+    factories.study(pmid="654321")
+    ids = [s["id"] for s in anon_client.get("/api/v1/studies/", {"pmid": "123456"}).json()["results"]]
+    assert ids == [a.pk]
+
+
+def test_filters(anon_client):
+    parent = factories.topic(slug="x-disorders")
+    child = factories.topic(slug="x-psychosis", parent=parent)
+    inst = factories.institution()
+    unit = factories.institution(parent=inst)
+    person = factories.researcher(institution=unit)
+    s1 = factories.study(year=2010, study_type="report", design="qualitative", language="nb", topics=[child],
+                         authors=[person])
+    s2 = factories.study(year=2018, study_type="article", design="rct", language="en")
+    factories.summary(studies=[s2])
+
+    def ids(**params):
+        response = anon_client.get("/api/v1/studies/", params)
+        assert response.status_code == 200, response.json()
+        return {s["id"] for s in response.json()["results"]}
+
+    assert ids(year_from=2011) == {s2.pk}
+    assert ids(year_to=2011) == {s1.pk}
+    assert ids(type="report") == {s1.pk}
+    assert ids(design=["rct", "qualitative"]) == {s1.pk, s2.pk}
+    assert ids(language="nb") == {s1.pk}
+    assert ids(topic="x-disorders") == {s1.pk}  # includes sub-topics
+    assert ids(researcher=person.pk) == {s1.pk}
+    assert ids(institution=inst.pk) == {s1.pk}  # includes sub-units
+    assert ids(has_summary="true") == {s2.pk}
+    assert ids(has_summary="false") == {s1.pk}
+    assert anon_client.get("/api/v1/studies/", {"year_from": "soon"}).status_code == 400
+
+
+def test_pagination_has_count_links_and_a_maximum_page_size(anon_client):
+    for _ in range(7):
+        factories.study()
+    body = anon_client.get("/api/v1/studies/", {"page_size": 3}).json()
+    assert body["count"] == 7 and len(body["results"]) == 3
+    assert body["next"] and body["previous"] is None
+    body = anon_client.get("/api/v1/studies/", {"page_size": 1000}).json()
+    assert len(body["results"]) == 7  # capped at 100, which is more than there are
+    assert anon_client.get("/api/v1/studies/", {"page": 99}).status_code == 404
+
+
+def test_ordering(anon_client):
+    old = factories.study(year=2001, title="B")
+    new = factories.study(year=2020, title="A")
+    ids = [s["id"] for s in anon_client.get("/api/v1/studies/", {"ordering": "year"}).json()["results"]]
+    assert ids == [old.pk, new.pk]
+    ids = [s["id"] for s in anon_client.get("/api/v1/studies/", {"ordering": "title"}).json()["results"]]
+    assert ids == [new.pk, old.pk]
+
+
+def test_list_query_count_is_constant(anon_client):
+    """A page of 50 studies with authors, topics and summaries takes a small, constant number of queries."""
+    topics = [factories.topic() for _ in range(3)]
+    people = [factories.researcher() for _ in range(3)]
+
+    def make(n):
+        for _ in range(n):
+            s = factories.study(topics=topics, authors=people + ["Other, Person"], venue=factories.venue())
+            factories.summary(studies=[s])
+
+    make(5)
+    with CaptureQueriesContext(connection) as few:
+        assert anon_client.get("/api/v1/studies/", {"page_size": 50}).status_code == 200
+    make(45)
+    with CaptureQueriesContext(connection) as many:
+        body = anon_client.get("/api/v1/studies/", {"page_size": 50}).json()
+    assert len(body["results"]) == 50
+    assert len(many) == len(few) <= 6, [q["sql"][:120] for q in many.captured_queries]
+
+
+def test_publish_action_and_bulk_topic_assignment(curator_client, anon_client):
+    draft = factories.study(status="draft")
+    other = factories.study()
+    t1, t2 = factories.topic(slug="t-one"), factories.topic(slug="t-two")
+    assert anon_client.get(f"/api/v1/studies/{draft.pk}/").status_code == 404
+    assert anon_client.post(f"/api/v1/studies/{draft.pk}/publish/").status_code == 401
+    response = curator_client.post(f"/api/v1/studies/{draft.pk}/publish/")
+    assert response.status_code == 200 and response.json()["status"] == "published"
+    assert anon_client.get(f"/api/v1/studies/{draft.pk}/").status_code == 200
+    response = curator_client.post("/api/v1/studies/assign-topics/",
+                                   {"studies": [draft.pk, other.pk], "topics": ["t-one", "t-two"]}, format="json")
+    assert response.status_code == 200
+    assert set(other.topics.values_list("slug", flat=True)) == {"t-one", "t-two"}
+    response = curator_client.post("/api/v1/studies/assign-topics/", {"studies": [draft.pk], "topics": ["nope"]},
+                                   format="json")
+    assert response.status_code == 400 and "topics" in response.json()
