@@ -266,6 +266,8 @@ LOGGING = {
     "loggers": {
         "elastic_transport": {"level": "WARNING"},
         "elasticsearch": {"level": "WARNING"},
+        "celery": {"level": "WARNING"},
+        "kombu": {"level": "WARNING"},
     },
 }
 

@@ -24,3 +24,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
 ]
+
+handler404 = "apps.common.views.not_found"
+handler500 = "apps.common.views.server_error"

@@ -27,7 +27,8 @@ class AutoSchema(SpectacularAutoSchema):
             responses.setdefault(str(code), {"description": description,
                                              "content": {"application/json": {"schema": ERROR_SCHEMA}}})
 
-        has_params = bool(self._get_filter_parameters() or self._get_pagination_parameters())
+        has_params = bool(self._get_filter_parameters() or self._get_pagination_parameters()
+                          or self.get_override_parameters())
         if self.method not in SAFE_METHODS or has_params:
             add(400, "Invalid input: the body names each field that is wrong.")
         if self.method not in SAFE_METHODS or not self.get_auth() or {} not in self.get_auth():
@@ -36,4 +37,6 @@ class AutoSchema(SpectacularAutoSchema):
         if "{" in self.path or has_params:
             add(404, "Not found (or not visible to this user; an invalid page number).")
         add(429, "Too many requests from an anonymous client; retry later.")
+        if getattr(self.view, "uses_search_engine", False):
+            add(503, "The search engine is unavailable for a moment; retry shortly.")
         return responses

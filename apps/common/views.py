@@ -30,3 +30,22 @@ def check_database():
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return {"status": "ok", "vendor": connection.vendor}
+
+
+def not_found(request, exception=None):
+    """404 for URLs no route matches: JSON under /api/, Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    from django.http import JsonResponse
+    from django.views.defaults import server_error as default_server_error
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error.", "code": "server_error"}, status=500)
+    return default_server_error(request)

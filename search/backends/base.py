@@ -1,7 +1,149 @@
+"""The search backend interface. Every caller goes through it; no caller knows which engine answers.
+
+Two implementations: ``database.DatabaseBackend`` (SQLite FTS5 or PostgreSQL full-text search, the
+embedded default) and ``elasticsearch.ElasticsearchBackend``. The contract tests in
+``tests/search/test_backend_contract.py`` run against both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from search.query import ParsedQuery
+
+KINDS = ("studies", "researchers", "summaries")
+
+
+class SearchUnavailable(Exception):
+    """The search engine cannot answer now (down, unreachable, overloaded). The API answers 503."""
+
+SORTS = ("relevance", "newest", "oldest", "title")
+FACETS = ("year", "type", "design", "topic", "language", "researcher", "institution")
+MAX_WINDOW = 10_000  # page-number pagination reaches this many hits; a cursor goes beyond
+
+
+@dataclass
+class SearchFilters:
+    """Filters of the list API, resolved to ids (topics and institutions already include their sub-units)."""
+
+    year_from: int | None = None
+    year_to: int | None = None
+    types: list[str] = field(default_factory=list)
+    designs: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    topic_ids: list[int] = field(default_factory=list)       # any of (already expanded to sub-topics)
+    researcher_ids: list[int] = field(default_factory=list)  # any of
+    institution_ids: list[int] = field(default_factory=list)  # any of (already expanded to sub-units)
+    has_summary: bool | None = None
+    include_drafts: bool = False                              # curators only
+    ids: list[int] | None = None                              # restrict to these study ids (e.g. a saved set)
+
+    def active(self):
+        """Names of the facets this filter set restricts (used to compute each facet without its own filter)."""
+        names = set()
+        if self.year_from is not None or self.year_to is not None:
+            names.add("year")
+        for name, value in (("type", self.types), ("design", self.designs), ("language", self.languages),
+                            ("topic", self.topic_ids), ("researcher", self.researcher_ids),
+                            ("institution", self.institution_ids)):
+            if value:
+                names.add(name)
+        return names
+
+
+@dataclass
+class SearchRequest:
+    kind: str = "studies"
+    query: ParsedQuery = field(default_factory=ParsedQuery)
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 20
+    search_after: list | None = None   # a cursor from a previous response's ``next_cursor``
+    facets: bool = True
+    highlight: bool = True
+    explain_did_you_mean: bool = True
+
+
+@dataclass
+class Hit:
+    id: int
+    score: float | None = None
+    highlights: dict[str, list[str]] = field(default_factory=dict)  # field -> fragments with <mark>…</mark>
+
+
+@dataclass
+class FacetValue:
+    value: str | int
+    count: int
+
+
+@dataclass
+class SearchResponse:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    next_cursor: list | None = None
+    did_you_mean: str | None = None
+    took_ms: float | None = None
+
+
+@dataclass
+class Suggestion:
+    kind: str       # "study", "researcher" or "topic"
+    id: int | str
+    text: str
+
+
 class SearchBackend:
-    """The interface every search backend implements."""
+    """What a search engine must do for kb."""
 
     name = "base"
+    #: Features this backend cannot provide; the contract tests skip exactly these, by name.
+    unsupported: frozenset[str] = frozenset()
 
-    def health(self):
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def health(self) -> dict:
         raise NotImplementedError
+
+    def setup(self) -> None:
+        """Create what the backend needs (indices, aliases, tables) if missing. Idempotent."""
+
+    # --- writing -----------------------------------------------------------------------------------
+    def index(self, kind: str, ids: list[int]) -> None:
+        """(Re)index these objects from the database; ids that no longer exist or are hidden are removed.
+
+        Raises on failure so the caller (the outbox) can retry.
+        """
+        raise NotImplementedError
+
+    def rebuild(self, kinds=KINDS, progress=None) -> dict:
+        """Build the whole index anew from the database, swapping it in atomically where possible."""
+        raise NotImplementedError
+
+    def reconcile(self, kinds=KINDS) -> dict:
+        """Compare the database with the index and repair missing, stale and orphan documents."""
+        raise NotImplementedError
+
+    # --- reading -----------------------------------------------------------------------------------
+    def search(self, request: SearchRequest) -> SearchResponse:
+        raise NotImplementedError
+
+    def suggest(self, prefix: str, include_drafts: bool = False, size: int = 10) -> list[Suggestion]:
+        raise NotImplementedError
+
+    def related(self, study_id: int, include_drafts: bool = False, size: int = 10) -> list[Hit]:
+        raise NotImplementedError
+
+
+def topic_suggestions(prefix: str, size: int) -> list[Suggestion]:
+    """Topics whose Norwegian or English label has a word starting with ``prefix`` (from the database:
+    the vocabulary is small and curated, so both backends answer the same)."""
+    from django.db.models import Q
+
+    from apps.topics.models import Topic
+
+    topics = Topic.objects.filter(Q(label_nb__istartswith=prefix) | Q(label_en__istartswith=prefix)
+                                  | Q(label_nb__icontains=f" {prefix}") | Q(label_en__icontains=f" {prefix}"))
+    return [Suggestion("topic", t.slug, t.label_nb if t.label_nb.lower().startswith(prefix.lower()) else t.label_en)
+            for t in topics[:size]]

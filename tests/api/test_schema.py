@@ -4,6 +4,7 @@ import pytest
 import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from django.core.management import call_command
+from django.db import transaction
 from hypothesis import HealthCheck, settings
 
 from tests import factories
@@ -33,8 +34,22 @@ def _wsgi_app():
     return application
 
 
+@pytest.fixture
+def keep_test_connection():
+    """Requests through the WSGI app must not close the test's database connection (the test client
+    makes the same arrangement)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db(transaction=False)
-def test_api_honours_its_schema():
+def test_api_honours_its_schema(keep_test_connection):
     """No 5xx anywhere, and every response matches the schema (anonymous reads, rejected writes).
 
     Drives schemathesis directly (its pytest plugin does not support pytest 9 yet): every operation,
@@ -55,6 +70,7 @@ def test_api_honours_its_schema():
         def check(case):
             # A schema-valid request may still be refused for what it means (wrong password, unknown
             # id), so "positive data acceptance" does not apply; every other check does.
-            case.call_and_validate(excluded_checks=[positive_data_acceptance])
+            with transaction.atomic():  # each request is its own transaction, as in production
+                case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
         check()

@@ -1,10 +1,12 @@
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.common.permissions import IsCurator
+from apps.common.roles import is_curator
 from apps.common.views import KBModelViewSet
 from apps.summaries.models import Summary
 
@@ -26,6 +28,7 @@ class StudyViewSet(KBModelViewSet):
     ordering_fields = ["year", "title", "created_at", "updated_at"]
     ordering = ["-year", "title", "id"]
     delete_service = services.delete_study
+    uses_search_engine = True  # related/
 
     def visible(self, queryset):
         user = self.request.user
@@ -48,6 +51,23 @@ class StudyViewSet(KBModelViewSet):
         study = services.publish_study(request.user, self.get_object())
         return Response(StudySerializer(self.visible(Study.objects.filter(pk=study.pk)).get(),
                                         context=self.get_serializer_context()).data)
+
+    @extend_schema(responses=StudyListSerializer(many=True),
+                   parameters=[OpenApiParameter("size", int, description="How many (1-50, default 10).")])
+    @action(detail=True, methods=["get"])
+    def related(self, request, pk=None):
+        """Studies similar to this one (shared words in title, keywords, topics and abstract)."""
+        from search.backends import get_backend
+        from search.results import hydrate
+
+        study = self.get_object()
+        try:
+            size = max(1, min(50, int(request.query_params.get("size", 10))))
+        except ValueError:
+            raise ValidationError({"size": "A whole number from 1 to 50."})
+        hits = get_backend().related(study.pk, include_drafts=is_curator(request.user), size=size)
+        objects = hydrate("studies", hits, request.user)
+        return Response(StudyListSerializer(objects, many=True, context=self.get_serializer_context()).data)
 
     @extend_schema(request=TopicAssignmentSerializer, responses={200: TopicAssignmentSerializer})
     @action(detail=False, methods=["post"], url_path="assign-topics", permission_classes=[IsCurator])

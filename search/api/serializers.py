@@ -1,0 +1,75 @@
+from rest_framework import serializers
+
+from apps.researchers.api.serializers import ResearcherSerializer
+from apps.studies.api.serializers import StudyListSerializer
+from apps.summaries.api.serializers import SummarySerializer
+
+
+class HighlightSerializer(serializers.Serializer):
+    title = serializers.ListField(child=serializers.CharField(), required=False)
+    abstract = serializers.ListField(child=serializers.CharField(), required=False)
+    body = serializers.ListField(child=serializers.CharField(), required=False)
+    name = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class ScoredMixin(serializers.Serializer):
+    score = serializers.FloatField(allow_null=True, help_text="Relevance (higher is better); null when sorted otherwise.")
+    highlight = HighlightSerializer(help_text="Fragments with matches wrapped in <mark>…</mark> (HTML-escaped).")
+
+
+class StudyHitSerializer(ScoredMixin, StudyListSerializer):
+    class Meta(StudyListSerializer.Meta):
+        fields = StudyListSerializer.Meta.fields + ["score", "highlight"]
+
+
+class ResearcherHitSerializer(ScoredMixin, ResearcherSerializer):
+    class Meta(ResearcherSerializer.Meta):
+        fields = ResearcherSerializer.Meta.fields + ["score", "highlight"]
+
+
+class SummaryHitSerializer(ScoredMixin, SummarySerializer):
+    class Meta(SummarySerializer.Meta):
+        fields = SummarySerializer.Meta.fields + ["score", "highlight"]
+
+
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.JSONField(help_text="The filter value to send back (slug, id, code or year).")
+    label = serializers.CharField()
+    label_nb = serializers.CharField(required=False)
+    count = serializers.IntegerField()
+
+
+class FacetsSerializer(serializers.Serializer):
+    year = FacetValueSerializer(many=True, required=False)
+    type = FacetValueSerializer(many=True, required=False)
+    design = FacetValueSerializer(many=True, required=False)
+    topic = FacetValueSerializer(many=True, required=False)
+    language = FacetValueSerializer(many=True, required=False)
+    researcher = FacetValueSerializer(many=True, required=False)
+    institution = FacetValueSerializer(many=True, required=False)
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Total number of hits.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as ``cursor`` for the next page "
+                                        "(also beyond 10,000 hits).")
+    results = serializers.ListField(child=serializers.DictField(),
+                                    help_text="Studies, researchers or summaries (by ``type``), each with score "
+                                              "and highlight.")
+    facets = FacetsSerializer()
+    did_you_mean = serializers.CharField(allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+    backend = serializers.CharField()
+    took_ms = serializers.FloatField(allow_null=True)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["study", "researcher", "topic"])
+    id = serializers.JSONField()
+    text = serializers.CharField()
+
+
+class SuggestResponseSerializer(serializers.Serializer):
+    suggestions = SuggestionSerializer(many=True)

@@ -1,0 +1,466 @@
+"""The Elasticsearch backend (elasticsearch-dsl over the official 8.x client).
+
+One versioned index per kind (``<prefix>-studies-<timestamp>``) behind an alias (``<prefix>-studies``).
+Rebuilds fill a new index and swap the alias in one atomic request, so searches never stop.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import functools
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+from elasticsearch_dsl import Q, Search
+
+from .. import es_analysis, sources
+from ..documents import DOCUMENTS
+from ..query import AnyOf, ParsedQuery, Phrase, Term
+from .base import (
+    FACETS, KINDS, MAX_WINDOW, FacetValue, Hit, SearchBackend, SearchRequest, SearchResponse, SearchUnavailable,
+    Suggestion, topic_suggestions,
+)
+
+FACET_SIZE = 50
+PROSE = {
+    "studies": {"title": 3.0, "subtitle": 1.5, "abstract": 1.0, "keywords": 1.5, "topic_labels": 1.5,
+                "venue": 0.5, "summary_text": 0.5},
+    "researchers": {"affiliations": 1.0, "interests": 1.5, "bio": 0.5},
+    "summaries": {"title": 3.0, "body": 1.0, "key_findings": 1.0, "implications": 0.5, "study_titles": 1.0},
+}
+NAMES = {"studies": {"authors": 2.0}, "researchers": {"name": 4.0}, "summaries": {}}
+FIELD_PREFIXES = {"title": ["title", "subtitle"], "abstract": ["abstract"], "topic": ["topic_labels"],
+                  "keyword": ["keywords"], "venue": ["venue"], "author": []}
+FACET_FIELDS = {"year": "year", "type": "type", "design": "design", "language": "language",
+                "topic": "topic_ids", "researcher": "researcher_ids", "institution": "institution_ids"}
+
+
+def reading(method):
+    """Reads survive a missing index (created on first use) and report an unreachable cluster clearly."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            try:
+                return method(self, *args, **kwargs)
+            except NotFoundError:
+                self.setup()
+                return method(self, *args, **kwargs)
+        except (TransportError, ApiError) as exc:
+            if isinstance(exc, ApiError) and exc.status_code == 400:
+                raise
+            raise SearchUnavailable(f"Elasticsearch did not answer: {type(exc).__name__}") from exc
+    return wrapper
+
+
+def _expand(fields):
+    """``title^3`` -> title^3, title.folded^(3*0.6), title.en^(3*0.8) (exact spelling counts most)."""
+    out = []
+    for name, boost in fields.items():
+        out += [f"{name}^{boost}", f"{name}.folded^{round(boost * 0.6, 2)}", f"{name}.en^{round(boost * 0.8, 2)}"]
+    return out
+
+
+class ElasticsearchBackend(SearchBackend):
+    name = "elasticsearch"
+
+    def __init__(self, config):
+        self.config = config
+        kwargs = {"request_timeout": config.get("TIMEOUT", 10), "max_retries": 1, "retry_on_timeout": False}
+        if config.get("API_KEY"):
+            kwargs["api_key"] = config["API_KEY"]
+        elif config.get("USERNAME"):
+            kwargs["basic_auth"] = (config["USERNAME"], config.get("PASSWORD") or "")
+        if config.get("CA_CERTS"):
+            kwargs["ca_certs"] = config["CA_CERTS"]
+        self.client = Elasticsearch(config["URL"], **kwargs)
+        self.prefix = config.get("INDEX_PREFIX") or "kb"
+        self._flavour = None
+
+    # --- names and setup ---------------------------------------------------------------------------
+    def alias(self, kind):
+        return f"{self.prefix}-{kind}"
+
+    def flavour(self):
+        if self._flavour is None:
+            self._flavour = es_analysis.detect(self.client)
+        return self._flavour
+
+    def _index_body(self, kind, building=False):
+        mapping = DOCUMENTS[kind]._doc_type.mapping.to_dict()
+        return {
+            "settings": {
+                "number_of_shards": self.config.get("SHARDS", 1),
+                "number_of_replicas": 0 if building else self.config.get("REPLICAS", 0),
+                "refresh_interval": "-1" if building else "1s",
+                "max_result_window": MAX_WINDOW,
+                "analysis": es_analysis.settings(self.flavour()),
+            },
+            "mappings": {"dynamic": "false", **mapping},
+        }
+
+    def _new_index(self, kind, building=False):
+        name = f"{self.alias(kind)}-{datetime.now(timezone.utc).strftime('%Y%m%d%H%M%S%f')}"
+        self.client.indices.create(index=name, **self._index_body(kind, building))
+        return name
+
+    def setup(self):
+        for kind in KINDS:
+            if not self.client.indices.exists_alias(name=self.alias(kind)):
+                index = self._new_index(kind)
+                self.client.indices.put_alias(index=index, name=self.alias(kind))
+
+    def health(self):
+        health = self.client.options(request_timeout=3).cluster.health()
+        aliases = {k: bool(self.client.indices.exists_alias(name=self.alias(k))) for k in KINDS}
+        ok = health["status"] in ("green", "yellow") and all(aliases.values())
+        return {"status": "ok" if ok else "error", "backend": self.name, "cluster": health["status"],
+                "indices": aliases, "analysis": self.flavour()}
+
+    def refresh(self):
+        for kind in KINDS:
+            if self.client.indices.exists_alias(name=self.alias(kind)):
+                self.client.indices.refresh(index=self.alias(kind))
+
+    # --- writing -----------------------------------------------------------------------------------
+    def _source(self, kind, doc):
+        body = dict(doc)
+        body["digest"] = sources.digest(doc)
+        if kind == "studies":
+            body["title_sort"] = (doc["title"] or "")[:200]
+            body["suggest"] = {"input": _suggest_inputs(doc["title"]), "contexts": {"status": [doc["status"]]}}
+        elif kind == "researchers":
+            body["suggest"] = {"input": [doc["name"], doc["family_name"]]}
+        return body
+
+    def _actions(self, kind, docs, index):
+        for object_id, doc in docs.items():
+            yield {"_op_type": "index", "_index": index, "_id": object_id, "_source": self._source(kind, doc)}
+
+    def index(self, kind, ids):
+        ids = sorted({int(i) for i in ids})
+        if not ids:
+            return
+        self.setup()
+        docs = sources.build(kind, ids)
+        actions = list(self._actions(kind, docs, self.alias(kind)))
+        actions += [{"_op_type": "delete", "_index": self.alias(kind), "_id": i} for i in ids if i not in docs]
+        _, errors = helpers.bulk(self.client, actions, raise_on_error=False, raise_on_exception=True,
+                                 chunk_size=500, max_retries=2)
+        real = [e for e in errors if e.get("delete", {}).get("status") != 404]
+        if real:
+            raise RuntimeError(f"{len(real)} of {len(actions)} index actions failed: {str(real[0])[:500]}")
+
+    def bulk_index_prepared(self, kind, docs_iter, index=None, chunk_size=1000):
+        """Index already-built source documents (used by rebuild and the indexing benchmark)."""
+        target = index or self.alias(kind)
+        actions = ({"_op_type": "index", "_index": target, "_id": doc["id"], "_source": self._source(kind, doc)}
+                   for doc in docs_iter)
+        count = 0
+        for ok, item in helpers.streaming_bulk(self.client, actions, chunk_size=chunk_size, raise_on_error=True,
+                                               max_retries=2):
+            count += ok
+        return count
+
+    def rebuild(self, kinds=KINDS, progress=None):
+        """Fill a new index per kind, then swap the alias atomically and drop the old index."""
+        result = {}
+        for kind in kinds:
+            started = time.time()
+            index = self._new_index(kind, building=True)
+            try:
+                total = 0
+                all_ids = list(sources.all_ids(kind))
+                for start in range(0, len(all_ids), 1000):
+                    chunk = all_ids[start:start + 1000]
+                    total += self.bulk_index_prepared(kind, sources.build(kind, chunk).values(), index=index)
+                    if progress:
+                        progress(kind, total)
+                self.client.indices.put_settings(index=index, settings={
+                    "index": {"refresh_interval": "1s", "number_of_replicas": self.config.get("REPLICAS", 0)}})
+                self.client.indices.refresh(index=index)
+            except Exception:
+                self.client.indices.delete(index=index, ignore_unavailable=True)
+                raise
+            alias = self.alias(kind)
+            old = list(self.client.indices.get_alias(name=alias).keys()) \
+                if self.client.indices.exists_alias(name=alias) else []
+            if self.client.indices.exists(index=alias) and not old:
+                self.client.indices.delete(index=alias)  # a plain index squatting on the alias name
+            actions = [{"remove": {"index": o, "alias": alias}} for o in old] + [{"add": {"index": index, "alias": alias}}]
+            self.client.indices.update_aliases(actions=actions)
+            for o in old:
+                self.client.indices.delete(index=o, ignore_unavailable=True)
+            result[kind] = {"index": index, "documents": total, "seconds": round(time.time() - started, 2)}
+        # changes made while the new index was filling: let the outbox and reconcile catch up
+        from ..sync import retry_now
+
+        retry_now()
+        return result
+
+    def _indexed_digests(self, kind):
+        out = {}
+        s = Search(using=self.client, index=self.alias(kind)).source(["digest"]).params(size=5000)
+        for hit in s.scan():
+            out[int(hit.meta.id)] = hit.digest if "digest" in hit else ""
+        return out
+
+    def reconcile(self, kinds=KINDS):
+        self.setup()
+        report = {}
+        for kind in kinds:
+            indexed = self._indexed_digests(kind)
+            missing = stale = 0
+            repair, seen = [], set()
+            all_ids = list(sources.all_ids(kind))
+            for start in range(0, len(all_ids), 1000):
+                docs = sources.build(kind, all_ids[start:start + 1000])
+                for object_id, doc in docs.items():
+                    seen.add(object_id)
+                    if object_id not in indexed:
+                        missing += 1
+                        repair.append(object_id)
+                    elif indexed[object_id] != sources.digest(doc):
+                        stale += 1
+                        repair.append(object_id)
+            orphans = [i for i in indexed if i not in seen]
+            for start in range(0, len(repair) + len(orphans), 1000):
+                self.index(kind, (repair + orphans)[start:start + 1000])
+            report[kind] = {"missing": missing, "stale": stale, "orphans": len(orphans)}
+        return report
+
+    # --- reading -----------------------------------------------------------------------------------
+    def _text_query(self, kind, query: ParsedQuery):
+        must, should, must_not = [], [], []
+        plain = query.plain_terms()
+        for clause in query.positive:
+            q = self._clause(kind, clause)
+            if q is None:
+                continue
+            (should if clause in plain else must).append(q)
+        for clause in query.negative:
+            q = self._clause(kind, clause)
+            if q is not None:
+                must_not.append(q)
+        if query.dois and kind == "studies":
+            must.append(Q("terms", doi=query.dois))
+        if not (must or should or must_not):
+            return Q("match_all")
+        kwargs = {"must": must, "must_not": must_not}
+        if should:
+            kwargs["should"] = should
+            kwargs["minimum_should_match"] = query.required_count()
+        if not must and not should:
+            kwargs["must"] = [Q("match_all")]
+        return Q("bool", **kwargs)
+
+    def _fields(self, kind, field=None):
+        if field == "author":
+            return _names(NAMES[kind] or {"authors": 1.0})
+        if field:
+            names = {n: PROSE[kind].get(n, 1.0) for n in FIELD_PREFIXES.get(field, []) if n in PROSE[kind]}
+            return _expand(names) if names else None
+        return _expand(PROSE[kind]) + _names(NAMES[kind])
+
+    def _clause(self, kind, clause):
+        if isinstance(clause, AnyOf):
+            parts = [q for q in (self._clause(kind, c) for c in clause.clauses) if q is not None]
+            return Q("bool", should=parts, minimum_should_match=1) if parts else None
+        fields = self._fields(kind, clause.field)
+        if not fields:
+            return None
+        if isinstance(clause, Phrase):
+            return Q("multi_match", query=clause.text, fields=fields, type="phrase")
+        if clause.prefix:
+            return Q("multi_match", query=clause.text.rstrip("*"), fields=fields, type="phrase_prefix")
+        return Q("multi_match", query=clause.text, fields=fields, type="most_fields")
+
+    def _filters(self, request: SearchRequest):
+        """(filters that always apply, facet filters by facet name)."""
+        f, q = request.filters, request.query
+        always, facet = [], {}
+        if request.kind == "studies":
+            if not f.include_drafts:
+                always.append(Q("term", status="published"))
+            if q.year_from is not None or q.year_to is not None:
+                always.append(Q("range", year=_range(q.year_from, q.year_to)))
+            if f.has_summary is not None:
+                always.append(Q("term", has_summary=f.has_summary))
+            if f.ids is not None:
+                always.append(Q("terms", id=list(f.ids)))
+            if f.year_from is not None or f.year_to is not None:
+                facet["year"] = Q("range", year=_range(f.year_from, f.year_to))
+            for name, values in (("type", f.types), ("design", f.designs), ("language", f.languages),
+                                 ("topic", f.topic_ids), ("researcher", f.researcher_ids),
+                                 ("institution", f.institution_ids)):
+                if values:
+                    facet[name] = Q("terms", **{FACET_FIELDS[name]: list(values)})
+        return always, facet
+
+    @reading
+    def search(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        kind = request.kind
+        always, facet_filters = self._filters(request)
+        text = self._text_query(kind, request.query)
+        s = Search(using=self.client, index=self.alias(kind)).query(Q("bool", must=[text], filter=always))
+        if facet_filters:
+            s = s.post_filter(Q("bool", filter=list(facet_filters.values())))
+        if request.facets and kind == "studies":
+            for name in FACETS:
+                others = [v for k, v in facet_filters.items() if k != name]
+                bucket = s.aggs.bucket(f"f_{name}", "filter", filter=Q("bool", filter=others) if others
+                                       else Q("match_all"))
+                if name == "year":
+                    bucket.bucket("values", "histogram", field="year", interval=1, min_doc_count=1)
+                else:
+                    bucket.bucket("values", "terms", field=FACET_FIELDS[name], size=FACET_SIZE)
+        s = s.sort(*self._sort(kind, request.sort, request.query))
+        if request.search_after:
+            s = s.extra(search_after=request.search_after, size=request.page_size)
+        else:
+            start = (request.page - 1) * request.page_size
+            s = s.extra(from_=start, size=request.page_size)
+        s = s.extra(track_total_hits=True, track_scores=True).source(False)
+        if request.highlight and not request.query.is_empty:
+            s = self._highlighting(kind, s)
+        response = s.execute()
+        hits = [Hit(id=int(h.meta.id), score=h.meta.score, highlights=_merge_highlights(h))
+                for h in response.hits]
+        last_sort = list(response.hits[-1].meta.sort) if response.hits and "sort" in response.hits[-1].meta else None
+        total = response.hits.total.value
+        facets = {}
+        if request.facets and kind == "studies":
+            for name in FACETS:
+                buckets = response.aggregations[f"f_{name}"]["values"]["buckets"]
+                values = [FacetValue(int(b["key"]) if name == "year" or name in ("topic", "researcher", "institution")
+                                     else b["key"], b["doc_count"]) for b in buckets]
+                facets[name] = values
+        fetched = (request.page - 1) * request.page_size + len(hits) if not request.search_after else None
+        more = len(hits) == request.page_size and (fetched is None or fetched < total)
+        result = SearchResponse(total=total, hits=hits, facets=facets, next_cursor=last_sort if more else None)
+        if total == 0 and request.explain_did_you_mean and request.query.plain_terms():
+            result.did_you_mean = self._did_you_mean(request)
+        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    def _sort(self, kind, sort, query):
+        tiebreak = {"id": {"order": "asc"}}
+        if kind != "studies":
+            return ["_score", tiebreak]
+        if sort == "relevance" and not query.is_empty:
+            return ["_score", {"year": {"order": "desc", "missing": "_last"}}, tiebreak]
+        if sort == "oldest":
+            return [{"year": {"order": "asc", "missing": "_last"}}, {"month": {"order": "asc", "missing": "_last"}},
+                    tiebreak]
+        if sort == "title":
+            return [{"title_sort": {"order": "asc"}}, tiebreak]
+        return [{"year": {"order": "desc", "missing": "_last"}}, {"month": {"order": "desc", "missing": "_last"}},
+                {"id": {"order": "desc"}}]
+
+    def _highlighting(self, kind, s):
+        base = {"studies": [("title", 0), ("abstract", 2)], "researchers": [("name", 0)],
+                "summaries": [("title", 0), ("body", 2)]}[kind]
+        s = s.highlight_options(pre_tags=["<mark>"], post_tags=["</mark>"], encoder="html",
+                                require_field_match=False)
+        for name, count in base:
+            variants = [name] if kind == "researchers" else [name, f"{name}.folded", f"{name}.en"]
+            s = s.highlight(*variants, number_of_fragments=count, fragment_size=160)
+        return s
+
+    def _did_you_mean(self, request):
+        if request.kind != "studies":
+            return None
+        words = [t.text for t in request.query.plain_terms()]
+        s = Search(using=self.client, index=self.alias("studies")).extra(size=0)
+        for i, w in enumerate(words):
+            s = s.suggest(f"w{i}", w.lower(), term={"field": "spell", "suggest_mode": "always", "min_word_length": 3,
+                                                    "max_edits": 2, "prefix_length": 1})
+        suggest = s.execute().suggest
+        changed, out = False, []
+        for i, w in enumerate(words):
+            options = suggest[f"w{i}"][0].options if suggest[f"w{i}"] else []
+            if options and options[0].text != w.lower():
+                out.append(options[0].text)
+                changed = True
+            else:
+                out.append(w)
+        if not changed:
+            return None
+        from ..query import parse
+
+        probe = SearchRequest(kind="studies", query=parse(" ".join(out)), filters=request.filters, page_size=1,
+                              facets=False, highlight=False, explain_did_you_mean=False)
+        return " ".join(out) if self.search(probe).total else None
+
+    @reading
+    def suggest(self, prefix, include_drafts=False, size=10):
+        prefix = " ".join(prefix.split())[:100]
+        if len(prefix) < 2:
+            return []
+        statuses = ["published", "draft"] if include_drafts else ["published"]
+        body = {
+            "suggest": {
+                "s": {"prefix": prefix, "completion": {"field": "suggest", "size": size, "skip_duplicates": True,
+                                                       "contexts": {"status": statuses}}},
+            },
+            "_source": ["title"],
+        }
+        studies = self.client.search(index=self.alias("studies"), **body)
+        out = [Suggestion("study", int(o["_id"]), o["_source"]["title"]) for o in studies["suggest"]["s"][0]["options"]]
+        people = self.client.search(index=self.alias("researchers"), suggest={
+            "s": {"prefix": prefix, "completion": {"field": "suggest", "size": size, "skip_duplicates": True}}},
+            _source=["name"])
+        out += [Suggestion("researcher", int(o["_id"]), o["_source"]["name"])
+                for o in people["suggest"]["s"][0]["options"]]
+        out += topic_suggestions(prefix, size)
+        return out[: size * 3]
+
+    @reading
+    def related(self, study_id, include_drafts=False, size=10):
+        filters = [] if include_drafts else [Q("term", status="published")]
+        mlt = Q("more_like_this", fields=["title", "abstract", "keywords", "topic_labels"],
+                like=[{"_index": self.alias("studies"), "_id": str(study_id)}], min_term_freq=1, min_doc_freq=1,
+                max_query_terms=40, minimum_should_match="10%")
+        s = (Search(using=self.client, index=self.alias("studies"))
+             .query(Q("bool", must=[mlt], filter=filters)).extra(size=size).source(False))
+        try:
+            return [Hit(id=int(h.meta.id), score=h.meta.score) for h in s.execute().hits]
+        except NotFoundError:  # the study is not indexed (yet)
+            if not self.client.indices.exists_alias(name=self.alias("studies")):
+                raise
+            return []
+
+
+def _names(fields):
+    return [f"{n}^{b}" for n, b in fields.items()] + [f"{n}.simple^{round(b * 0.5, 2)}" for n, b in fields.items()]
+
+
+def _range(start, end):
+    out = {}
+    if start is not None:
+        out["gte"] = start
+    if end is not None:
+        out["lte"] = end
+    return out
+
+
+def _suggest_inputs(title):
+    words = (title or "").split()
+    inputs = [title] if title else []
+    for i in range(1, min(len(words), 6)):
+        inputs.append(" ".join(words[i:]))
+    return [x[:200] for x in inputs if x]
+
+
+def _merge_highlights(hit):
+    """Pick, for each field, the variant (exact, folded, English) whose fragments mark the most words."""
+    if "highlight" not in hit.meta:
+        return {}
+    best = {}
+    for name, fragments in hit.meta.highlight.to_dict().items():
+        base = name.split(".")[0]
+        marks = sum(f.count("<mark>") for f in fragments)
+        if base not in best or marks > best[base][0]:
+            best[base] = (marks, list(fragments))
+    return {k: v[1] for k, v in best.items()}

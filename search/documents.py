@@ -1,0 +1,93 @@
+"""Elasticsearch index documents (elasticsearch-dsl). Analyzers are referenced by name; their
+definitions come from ``search/es_analysis.py``, chosen for what the cluster has."""
+
+from elasticsearch_dsl import (
+    Boolean, Completion, Date, Document, InnerDoc, Integer, Keyword, Long, Object, Text,  # noqa: F401
+)
+
+NB, NB_FOLDED, EN, NAME = "kb_norwegian", "kb_norwegian_folded", "kb_english", "kb_name"
+
+
+def prose(**kwargs):
+    """A text field searched in Norwegian, English, and folded (æøå typed as a/o/ae)."""
+    return Text(analyzer=NB, fields={"en": Text(analyzer=EN), "folded": Text(analyzer=NB_FOLDED)}, **kwargs)
+
+
+def name_field(**kwargs):
+    return Text(analyzer=NAME, fields={"raw": Keyword(normalizer="kb_keyword"),
+                                       "simple": Text(analyzer="kb_name_simple")}, **kwargs)
+
+
+class StudyDocument(Document):
+    id = Long()
+    title = prose(copy_to="spell")
+    subtitle = prose()
+    abstract = prose(copy_to="spell")
+    keywords = prose(copy_to="spell")
+    topic_labels = prose(copy_to="spell")
+    authors = name_field()
+    author_family_names = name_field()
+    venue = prose()
+    publisher = Text(analyzer=NAME)
+    summary_text = prose()
+    spell = Text(analyzer="kb_spell")
+    title_sort = Keyword(normalizer="kb_keyword")
+    suggest = Completion(analyzer=NAME, contexts=[{"name": "status", "type": "category"}])
+    researcher_ids = Long()
+    institution_ids = Long()
+    topic_ids = Long()
+    year = Integer()
+    month = Integer()
+    type = Keyword()
+    design = Keyword()
+    language = Keyword()
+    doi = Keyword()
+    pmid = Keyword()
+    isbn = Keyword()
+    status = Keyword()
+    retracted = Boolean()
+    has_summary = Boolean()
+    created_at = Date()
+    digest = Keyword(index=False)
+
+    class Index:
+        name = "studies"
+
+
+class ResearcherDocument(Document):
+    id = Long()
+    name = name_field()
+    given_name = name_field()
+    family_name = name_field()
+    orcid = Keyword()
+    affiliations = prose()
+    interests = prose()
+    bio = prose()
+    institution_ids = Long()
+    topic_ids = Long()
+    member = Boolean()
+    suggest = Completion(analyzer=NAME)
+    digest = Keyword(index=False)
+
+    class Index:
+        name = "researchers"
+
+
+class SummaryDocument(Document):
+    id = Long()
+    title = prose()
+    body = prose()
+    key_findings = prose()
+    implications = prose()
+    study_titles = prose()
+    audience = Keyword()
+    language = Keyword()
+    study_ids = Long()
+    published_at = Date()
+    digest = Keyword(index=False)
+
+    class Index:
+        name = "summaries"
+
+
+DOCUMENTS = {"studies": StudyDocument, "researchers": ResearcherDocument, "summaries": SummaryDocument}

@@ -1,0 +1,50 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from search.backends import get_backend
+from search.backends.base import KINDS
+from search.models import PendingIndex
+from search.sync import drain, retry_now
+
+
+class Command(BaseCommand):
+    help = ("Manage the search index: --rebuild (new index, atomic alias swap), --reconcile (repair drift), "
+            "--drain (index pending changes now), --status.")
+
+    def add_arguments(self, parser):
+        group = parser.add_mutually_exclusive_group(required=True)
+        group.add_argument("--rebuild", action="store_true")
+        group.add_argument("--reconcile", action="store_true")
+        group.add_argument("--drain", action="store_true")
+        group.add_argument("--status", action="store_true")
+        parser.add_argument("--kind", choices=KINDS, action="append", help="Only this kind (repeatable).")
+        parser.add_argument("--quiet", action="store_true")
+
+    def handle(self, rebuild, reconcile, drain: bool, status, kind, quiet, **options):
+        backend = get_backend()
+        kinds = tuple(kind or KINDS)
+        say = (lambda *a: None) if quiet else self.stdout.write
+        try:
+            if rebuild:
+                result = backend.rebuild(kinds, progress=None if quiet else self._progress)
+                say(self.style.SUCCESS(f"{backend.name}: rebuilt {result}"))
+            elif reconcile:
+                retry_now()
+                say(f"drained: {_drain()}")
+                say(self.style.SUCCESS(f"{backend.name}: reconciled {backend.reconcile(kinds)}"))
+            elif drain:
+                retry_now()
+                say(self.style.SUCCESS(f"{backend.name}: {_drain()}"))
+            else:
+                say(f"backend: {backend.name}")
+                say(f"health: {backend.health()}")
+                say(f"pending index work: {PendingIndex.objects.count()}")
+        except Exception as exc:
+            raise CommandError(f"{backend.name}: {type(exc).__name__}: {exc}")
+
+    def _progress(self, kind, done):
+        if done % 10000 == 0:
+            self.stdout.write(f"  {kind}: {done}")
+
+
+def _drain():
+    return drain()

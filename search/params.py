@@ -1,0 +1,117 @@
+"""Reading search parameters from a request into a ``SearchRequest`` (search API, export, feeds, maps)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from rest_framework import serializers
+
+from apps.common.identifiers import normalize_doi
+from apps.common.roles import is_curator
+from apps.researchers.models import Institution
+from apps.studies.models import LANGUAGE_CHOICES, StudyDesign, StudyType
+from apps.topics.models import Topic
+
+from .backends.base import KINDS, MAX_WINDOW, SORTS, SearchFilters, SearchRequest
+from .query import MAX_QUERY_LENGTH, QueryError, clean, parse
+
+
+class CommaSeparated(serializers.CharField):
+    def __init__(self, child=None, max_items=50, **kwargs):
+        self.child, self.max_items = child, max_items
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        values = [v.strip() for v in super().to_internal_value(data).split(",") if v.strip()]
+        if len(values) > self.max_items:
+            raise serializers.ValidationError(f"At most {self.max_items} values.")
+        return [self.child.run_validation(v) for v in values] if self.child else values
+
+
+class QueryField(serializers.CharField):
+    """The query text: control characters (even NUL) are removed rather than refused."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if type(v).__name__ != "ProhibitNullCharactersValidator"]
+
+    def to_internal_value(self, data):
+        return clean(super().to_internal_value(data))
+
+
+class SearchParamsSerializer(serializers.Serializer):
+    q = QueryField(required=False, allow_blank=True, default="", max_length=MAX_QUERY_LENGTH,
+                              trim_whitespace=False,
+                              help_text=("Words, \"phrases\", OR, -word / NOT word, field prefixes title: author: "
+                                         "abstract: topic: doi:, year:2015..2020, and prefix* (see the API "
+                                         "description)."))
+    type = serializers.ChoiceField(choices=KINDS, default="studies", help_text="What to search.")
+    sort = serializers.ChoiceField(choices=SORTS, default="relevance")
+    page = serializers.IntegerField(min_value=1, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    cursor = serializers.CharField(required=False, help_text="``next_cursor`` of the previous page: go past "
+                                   f"{MAX_WINDOW} hits.")
+    year_from = serializers.IntegerField(required=False, min_value=0, max_value=9999)
+    year_to = serializers.IntegerField(required=False, min_value=0, max_value=9999)
+    study_type = CommaSeparated(child=serializers.ChoiceField(choices=StudyType.choices),
+                                help_text="Study types, comma-separated (the list API calls this filter ``type``).")
+    design = CommaSeparated(child=serializers.ChoiceField(choices=StudyDesign.choices))
+    language = CommaSeparated(child=serializers.ChoiceField(choices=[c for c in LANGUAGE_CHOICES if c[0]]))
+    topic = CommaSeparated(help_text="Topic slugs; each includes its sub-topics.")
+    researcher = CommaSeparated(child=serializers.IntegerField(min_value=1, max_value=2**62))
+    institution = CommaSeparated(child=serializers.IntegerField(min_value=1, max_value=2**62),
+                                 help_text="Institution ids; each includes its sub-units.")
+    has_summary = serializers.BooleanField(required=False, allow_null=True, default=None)
+    doi = CommaSeparated(help_text="DOIs, comma-separated.")
+    include_drafts = serializers.BooleanField(default=False, help_text="Curators only: include drafts.")
+    facets = serializers.BooleanField(default=True)
+    highlight = serializers.BooleanField(default=True)
+
+    def validate_cursor(self, value):
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)))
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise serializers.ValidationError("Not a cursor from this API.")
+        if not isinstance(decoded, list) or len(decoded) > 8:
+            raise serializers.ValidationError("Not a cursor from this API.")
+        return decoded
+
+    def validate(self, attrs):
+        if attrs["page"] * attrs["page_size"] > MAX_WINDOW and not attrs.get("cursor"):
+            raise serializers.ValidationError(
+                {"page": f"Page numbers reach the first {MAX_WINDOW} hits; use next_cursor to go further."})
+        try:
+            attrs["parsed"] = parse(attrs.get("q") or "")
+        except QueryError as exc:
+            raise serializers.ValidationError({"q": str(exc)})
+        return attrs
+
+
+def encode_cursor(values):
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=") if values else None
+
+
+def build_request(data, user) -> SearchRequest:
+    """From validated ``SearchParamsSerializer`` data to a backend request (ids resolved, trees expanded)."""
+    parsed = data["parsed"]
+    topic_ids = []
+    if data.get("topic"):
+        roots = list(Topic.objects.filter(slug__in=data["topic"]).values_list("id", flat=True))
+        topic_ids = sorted(Topic.descendant_ids(roots)) if roots else [-1]  # unknown slug: nothing matches
+    institution_ids = sorted(Institution.descendant_ids(data["institution"])) if data.get("institution") else []
+    if data.get("doi"):
+        parsed.dois.extend(normalize_doi(d) for d in data["doi"])
+    filters = SearchFilters(
+        year_from=data.get("year_from"), year_to=data.get("year_to"),
+        types=data.get("study_type") or [], designs=data.get("design") or [],
+        languages=data.get("language") or [], topic_ids=topic_ids,
+        researcher_ids=data.get("researcher") or [], institution_ids=institution_ids,
+        has_summary=data.get("has_summary"),
+        include_drafts=bool(data.get("include_drafts")) and is_curator(user),
+    )
+    return SearchRequest(kind=data["type"], query=parsed, filters=filters, sort=data["sort"], page=data["page"],
+                         page_size=data["page_size"], search_after=data.get("cursor"), facets=data["facets"],
+                         highlight=data["highlight"])

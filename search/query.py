@@ -1,0 +1,201 @@
+"""The query syntax of kb's search, parsed into a small tree that every backend translates.
+
+    plain words        every word counts; up to three words all must match, longer queries most of them
+    "quoted phrase"    the words in this order
+    a OR b             either (binds the neighbouring clauses)
+    -word, NOT word    must not match
+    title: author: abstract: topic:   search one field (``title:"dual diagnosis"`` works too)
+    doi:10.1000/xyz    an identifier
+    year:2015..2020    a year or range (``year:2015``, ``year:..2010``, ``year:2018..``)
+    treat*             words starting with "treat"
+
+Malformed input never fails: an unbalanced quote becomes plain words, dangling operators are
+dropped, control characters are removed, and an unknown ``field:`` is read as plain text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+MAX_QUERY_LENGTH = 1000
+MAX_CLAUSES = 32
+FIELDS = {"title", "author", "abstract", "topic", "doi", "year", "keyword", "venue"}
+FIELD_ALIASES = {"forfatter": "author", "tittel": "title", "sammendrag": "abstract", "tema": "topic",
+                 "ti": "title", "au": "author", "ab": "abstract", "kw": "keyword", "år": "year"}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_TOKEN = re.compile(
+    r'''(?P<neg>-)?(?:(?P<field>[^\W\d_][\w]*):)?(?:"(?P<phrase>[^"]*)"|(?P<word>[^\s"]+))|(?P<stray>")''',
+    re.UNICODE,
+)
+_YEAR = re.compile(r"^(\d{4})?(?:(\.\.|-)(\d{4})?)?$")
+
+
+class QueryError(ValueError):
+    """A query that cannot be read at all (too long). Everything else degrades instead."""
+
+
+@dataclass
+class Term:
+    text: str
+    field: str | None = None
+    prefix: bool = False
+    negated: bool = False
+
+
+@dataclass
+class Phrase:
+    text: str
+    field: str | None = None
+    negated: bool = False
+
+
+@dataclass
+class AnyOf:
+    """A disjunction made with OR: at least one of the clauses matches."""
+
+    clauses: list = field(default_factory=list)
+    negated: bool = False
+
+
+@dataclass
+class ParsedQuery:
+    raw: str = ""
+    clauses: list = field(default_factory=list)  # Term | Phrase | AnyOf, combined with AND / min-should-match
+    year_from: int | None = None
+    year_to: int | None = None
+    dois: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self):
+        return not self.clauses and not self.dois
+
+    @property
+    def positive(self):
+        return [c for c in self.clauses if not c.negated]
+
+    @property
+    def negative(self):
+        return [c for c in self.clauses if c.negated]
+
+    def plain_terms(self):
+        """Positive, unfielded, non-prefix words: the ones the minimum-should-match rule counts."""
+        return [c for c in self.positive if isinstance(c, Term) and c.field is None and not c.prefix]
+
+    def required_count(self):
+        """How many of the plain words must match: all up to three, then three quarters (rounded down)."""
+        n = len(self.plain_terms())
+        return n if n <= 3 else max(3, (n * 3) // 4)
+
+    def text_for_spelling(self):
+        return " ".join(c.text for c in self.positive if isinstance(c, Term) and not c.prefix)
+
+
+def clean(text: str) -> str:
+    text = unicodedata.normalize("NFC", text or "")
+    text = _CONTROL.sub(" ", text)
+    return " ".join(text.split())
+
+
+def _words(text):
+    """Split free text into words the way the analyzers will (letters and digits)."""
+    return re.findall(r"[^\W_]+", text)
+
+
+def parse(raw: str) -> ParsedQuery:
+    if raw is not None and len(raw) > MAX_QUERY_LENGTH:
+        raise QueryError(f"The query is {len(raw)} characters long; the most is {MAX_QUERY_LENGTH}.")
+    text = clean(raw)
+    query = ParsedQuery(raw=text)
+    if text.count('"') % 2:
+        query.warnings.append("An unbalanced quote was ignored.")
+        text = text.replace('"', " ")
+    items = []  # ("OR",) / ("NOT",) / clause
+    for m in _TOKEN.finditer(text):
+        if m.group("stray"):
+            continue
+        negated = bool(m.group("neg"))
+        fname = (m.group("field") or "").lower()
+        fname = FIELD_ALIASES.get(fname, fname)
+        phrase, word = m.group("phrase"), m.group("word")
+        if m.group("field") and fname not in FIELDS:
+            # "http://x" or "ratio:2" is text, not a field search
+            word = f"{m.group('field')}:{word if word is not None else phrase}"
+            fname, phrase = None, None
+        if word in ("OR", "|", "||") and not fname and not negated:
+            items.append(("OR",))
+            continue
+        if word in ("NOT", "AND", "&&") and not fname and not negated:
+            items.append((word,))
+            continue
+        if fname == "year":
+            if not _apply_year(query, (word or phrase or "").strip()):
+                query.warnings.append(f"year:{word or phrase} is not a year or range; ignored.")
+            continue
+        if fname == "doi":
+            from apps.common.identifiers import normalize_doi
+
+            value = normalize_doi(word or phrase or "")
+            if value:
+                query.dois.append(value)
+            continue
+        if phrase is not None:
+            words = _words(phrase)
+            if not words:
+                continue
+            clause = Phrase(" ".join(words), field=fname or None, negated=negated) if len(words) > 1 else \
+                Term(words[0], field=fname or None, negated=negated)
+            items.append(clause)
+            continue
+        prefix = word.endswith("*") and len(word.strip("*")) >= 2
+        words = _words(word)
+        if not words:
+            continue  # a lone "-" or "*" or punctuation
+        if len(words) > 1:
+            # "covid-19" or "e.g." style tokens: keep as a phrase of their parts
+            items.append(Phrase(" ".join(words), field=fname or None, negated=negated))
+            continue
+        items.append(Term(words[0], field=fname or None, prefix=prefix, negated=negated))
+    query.clauses = _combine(items)[:MAX_CLAUSES]
+    return query
+
+
+def _apply_year(query, value):
+    m = _YEAR.match(value)
+    if not m or not (m.group(1) or m.group(3)):
+        return False
+    start, sep, end = m.group(1), m.group(2), m.group(3)
+    query.year_from = int(start) if start else None
+    query.year_to = int(end) if end else (None if sep else int(start))
+    if query.year_from and query.year_to and query.year_from > query.year_to:
+        query.year_from, query.year_to = query.year_to, query.year_from
+    return True
+
+
+def _combine(items):
+    """Apply NOT and OR; drop dangling operators."""
+    out, pending_not, pending_or = [], False, False
+    for item in items:
+        if isinstance(item, tuple):
+            if item[0] == "NOT":
+                pending_not = True
+            elif item[0] == "OR":
+                pending_or = bool(out) and not out[-1].negated
+            continue
+        if pending_not:
+            item.negated = True
+            pending_not = False
+        if pending_or and not item.negated:
+            previous = out.pop()
+            if isinstance(previous, AnyOf):
+                previous.clauses.append(item)
+                out.append(previous)
+            else:
+                out.append(AnyOf([previous, item]))
+        else:
+            out.append(item)
+        pending_or = False
+    return out

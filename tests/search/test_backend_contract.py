@@ -1,0 +1,269 @@
+"""One contract, every backend: the database backend and a real Elasticsearch answer the same way."""
+
+import pytest
+
+from apps.researchers.models import Institution, Researcher
+from apps.studies.models import Study
+from apps.summaries.models import Summary
+from search.backends.base import SearchFilters, SearchRequest
+from search.query import parse
+from tests import factories
+from tests.search.conftest import refresh
+
+
+def index_all(backend):
+    backend.index("studies", list(Study.objects.values_list("id", flat=True)))
+    backend.index("researchers", list(Researcher.objects.values_list("id", flat=True)))
+    backend.index("summaries", list(Summary.objects.values_list("id", flat=True)))
+    refresh(backend)
+
+
+def ids(backend, q="", kind="studies", **kwargs):
+    filters = kwargs.pop("filters", SearchFilters())
+    request = SearchRequest(kind=kind, query=parse(q), filters=filters, page_size=kwargs.pop("page_size", 100),
+                            **kwargs)
+    return [h.id for h in backend.search(request).hits]
+
+
+def search(backend, q="", **kwargs):
+    filters = kwargs.pop("filters", SearchFilters())
+    return backend.search(SearchRequest(query=parse(q), filters=filters, **kwargs))
+
+
+@pytest.fixture
+def corpus(db):
+    youth = factories.topic(slug="c-youth", label_nb="Ungdom", label_en="Youth")
+    services = factories.topic(slug="c-services", label_nb="Tjenester", label_en="Services")
+    act = factories.topic(slug="c-act", label_nb="Oppsøkende team", label_en="Assertive outreach", parent=services)
+    trust = factories.institution(name_nb="Sykehuset Innlandet")
+    unit = factories.institution(name_nb="Divisjon psykisk helsevern", parent=trust)
+    kari = factories.researcher(given_name="Kari", family_name="Ødegård", institution=unit)
+    per = factories.researcher(given_name="Per", family_name="Sæther")
+    s = {
+        "rus": factories.study(title="Ruslidelser hos unge voksne", abstract="Kartlegging av rusmiddelbruk.",
+                               language="nb", year=2012, study_type="report", design="cross_sectional",
+                               topics=[youth], authors=[kari, "Hansen, Ola"]),
+        "psyk": factories.study(title="Behandling ved psykisk lidelse", abstract="Om integrert behandling.",
+                                language="nb", year=2016, design="qualitative", authors=[per]),
+        "forlop": factories.study(title="Pasientforløp i FACT-team", abstract="Erfaringer fra brukere.",
+                                  language="nb", year=2019, design="qualitative", topics=[act], authors=[kari]),
+        "treat": factories.study(title="Integrated treatment for dual disorder",
+                                 abstract="A randomised trial of assertive community treatment in Oslo.",
+                                 year=2020, design="rct", topics=[act], doi="10.1000/treat.1",
+                                 authors=["Smith, John", "Ødegård, Kari"]),
+        "abstract_only": factories.study(title="Housing first in Norway",
+                                         abstract="Outcomes for people with a substance use disorder and housing.",
+                                         year=2018, design="cohort", authors=["Brown, Ann"]),
+        "reverse": factories.study(title="Treatment community lessons", abstract="Staff views.", year=2010,
+                                   design="qualitative", authors=["Lee, Kim"]),
+        "draft": factories.study(title="Unpublished draft about cannabis treatment", status="draft", year=2021,
+                                 authors=["Draft, Dora"]),
+    }
+    summary = factories.summary(studies=[s["treat"]], title="Samlet behandling hjelper", body="Kort om studien.")
+    factories.summary(studies=[s["psyk"]], status="draft", title="Utkast om behandling", body="Ikke ferdig.")
+    return {"studies": s, "topics": {"youth": youth, "services": services, "act": act}, "kari": kari, "per": per,
+            "trust": trust, "summary": summary}
+
+
+@pytest.fixture
+def indexed(backend, corpus):
+    index_all(backend)
+    return corpus
+
+
+def sid(corpus, *names):
+    return {corpus["studies"][n].id for n in names}
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("ruslidelse", "rus"),            # Norwegian plural/singular
+    ("psykiske lidelser", "psyk"),    # inflected adjective and noun
+    ("disorders", "treat"),           # English plural
+    ("treatments", "treat"),
+    ("pasientforlop", "forlop"),      # typed without ø
+    ("pasientforløp", "forlop"),
+])
+def test_stemming_and_folding(backend, indexed, query, expected):
+    assert indexed["studies"][expected].id in ids(backend, query)
+
+
+def test_author_names_match_with_and_without_nordic_letters(backend, indexed):
+    found = set(ids(backend, "Odegard")) & set(ids(backend, "Ødegård"))
+    assert sid(indexed, "rus", "forlop", "treat") <= found
+
+
+def test_title_match_outranks_abstract_match(backend, indexed):
+    found = ids(backend, "housing")
+    assert found[0] == indexed["studies"]["abstract_only"].id
+    found = ids(backend, "treatment")
+    title_hits = sid(indexed, "treat", "reverse")
+    assert set(found[:2]) == title_hits
+
+
+def test_short_queries_need_every_word_long_queries_most(backend, indexed):
+    assert ids(backend, "integrated treatment oslo") == [indexed["studies"]["treat"].id]
+    assert ids(backend, "integrated treatment bergen") == []
+    # four words, three of them in the study: found (a pasted title or a question still works)
+    assert indexed["studies"]["treat"].id in ids(backend, "integrated treatment dual bergen")
+    # four words, only two present: not enough
+    assert indexed["studies"]["treat"].id not in ids(backend, "integrated treatment bergen tromsø")
+
+
+def test_phrases_respect_word_order(backend, indexed):
+    found = set(ids(backend, '"community treatment"'))
+    assert indexed["studies"]["treat"].id in found
+    assert indexed["studies"]["reverse"].id not in found
+
+
+def test_or_and_not(backend, indexed):
+    assert sid(indexed, "rus", "abstract_only") <= set(ids(backend, "ruslidelser OR housing"))
+    found = set(ids(backend, "treatment -community"))
+    assert indexed["studies"]["treat"].id not in found
+    assert set(ids(backend, "treatment NOT community")) == found
+
+
+def test_field_prefixes(backend, indexed):
+    assert ids(backend, "title:housing") == [indexed["studies"]["abstract_only"].id]
+    assert set(ids(backend, "abstract:housing")) == sid(indexed, "abstract_only")
+    assert indexed["studies"]["rus"].id in ids(backend, "author:Hansen")
+    assert indexed["studies"]["psyk"].id not in ids(backend, "author:Hansen")
+    assert set(ids(backend, "topic:ungdom")) == sid(indexed, "rus")
+    assert ids(backend, "doi:https://doi.org/10.1000/TREAT.1") == [indexed["studies"]["treat"].id]
+    assert set(ids(backend, "year:2016..2019")) == sid(indexed, "psyk", "forlop", "abstract_only")
+    assert set(ids(backend, "year:..2012")) == sid(indexed, "rus", "reverse")
+
+
+def test_prefix_search(backend, indexed):
+    assert sid(indexed, "treat", "reverse", "psyk") - set(ids(backend, "treat*")) == {indexed["studies"]["psyk"].id}
+    assert indexed["studies"]["forlop"].id in ids(backend, "pasient*")
+
+
+@pytest.mark.parametrize("query", ['"unbalanced quote', "OR", "NOT", "treatment OR", "-", "***", "title:",
+                                   "a\x00b\x07c", "year:abc", "((treatment", "x" * 900, "doi:", "ø" * 50])
+def test_malformed_queries_never_fail(backend, indexed, query):
+    result = search(backend, query)
+    assert result.total >= 0
+
+
+def test_filters(backend, indexed):
+    t = indexed["topics"]
+    assert set(ids(backend, filters=SearchFilters(year_from=2018, year_to=2019))) == sid(indexed, "forlop",
+                                                                                          "abstract_only")
+    assert set(ids(backend, filters=SearchFilters(types=["report"]))) == sid(indexed, "rus")
+    assert set(ids(backend, filters=SearchFilters(designs=["qualitative"]))) == sid(indexed, "psyk", "forlop",
+                                                                                     "reverse")
+    assert set(ids(backend, filters=SearchFilters(languages=["nb"]))) == sid(indexed, "rus", "psyk", "forlop")
+    assert set(ids(backend, filters=SearchFilters(topic_ids=[t["act"].id]))) == sid(indexed, "forlop", "treat")
+    assert set(ids(backend, filters=SearchFilters(researcher_ids=[indexed["per"].id]))) == sid(indexed, "psyk")
+    trust_and_units = sorted(Institution.descendant_ids([indexed["trust"].id]))  # as the API expands it
+    assert set(ids(backend, filters=SearchFilters(institution_ids=trust_and_units))) == sid(
+        indexed, "rus", "forlop")  # Kari works in a unit of the trust
+    assert set(ids(backend, filters=SearchFilters(has_summary=True))) == sid(indexed, "treat")
+    assert set(ids(backend, "behandling", filters=SearchFilters(languages=["nb"]))) == sid(indexed, "psyk")
+
+
+def test_facets_count_with_the_other_filters_applied(backend, indexed):
+    result = search(backend, filters=SearchFilters(designs=["qualitative"]))
+    facets = {name: {v.value: v.count for v in values} for name, values in result.facets.items()}
+    assert result.total == 3
+    # the design facet ignores its own filter, so the other designs stay visible with their counts
+    assert facets["design"] == {"qualitative": 3, "rct": 1, "cross_sectional": 1, "cohort": 1}
+    # the other facets count only qualitative studies
+    assert facets["language"] == {"nb": 2, "en": 1}
+    assert facets["year"] == {2010: 1, 2016: 1, 2019: 1}
+    assert facets["researcher"] == {indexed["kari"].id: 1, indexed["per"].id: 1}
+    assert facets["topic"] == {indexed["topics"]["act"].id: 1}
+    # an institution counts the studies of its sub-units too
+    trust, unit = indexed["trust"].id, indexed["kari"].affiliations.get().institution_id
+    assert facets["institution"] == {trust: 1, unit: 1}
+
+
+def test_highlights_mark_matches(backend, indexed):
+    hit = search(backend, "ruslidelse").hits[0]
+    assert "<mark>Ruslidelser</mark>" in hit.highlights["title"][0]
+    hit = search(backend, "housing").hits[0]
+    assert any("<mark>housing</mark>" in f for f in hit.highlights["abstract"])
+
+
+def test_sorting(backend, indexed):
+    newest = ids(backend, sort="newest")
+    assert newest[0] == indexed["studies"]["treat"].id and newest[-1] == indexed["studies"]["reverse"].id
+    assert ids(backend, sort="oldest")[0] == indexed["studies"]["reverse"].id
+    titles = [Study.objects.get(pk=i).title for i in ids(backend, sort="title")]
+    assert titles == sorted(titles, key=str.lower)
+
+
+def test_pagination_and_cursor_cover_everything_once(backend, indexed):
+    first = search(backend, sort="newest", page_size=2)
+    assert first.total == 6 and len(first.hits) == 2
+    seen = [h.id for h in first.hits]
+    cursor = first.next_cursor
+    while cursor:
+        page = search(backend, sort="newest", page_size=2, search_after=cursor)
+        seen += [h.id for h in page.hits]
+        cursor = page.next_cursor
+    assert len(seen) == len(set(seen)) == 6
+    page2 = search(backend, sort="newest", page_size=2, page=2)
+    assert [h.id for h in page2.hits] == seen[2:4]
+
+
+def test_drafts_only_for_curators(backend, indexed):
+    draft = indexed["studies"]["draft"].id
+    assert draft not in ids(backend, "cannabis")
+    assert draft in ids(backend, "cannabis", filters=SearchFilters(include_drafts=True))
+
+
+def test_suggest_titles_researchers_and_topics(backend, indexed):
+    kinds = {(s.kind, s.text) for s in backend.suggest("Ruslid")}
+    assert ("study", "Ruslidelser hos unge voksne") in kinds
+    assert any(k == "researcher" and "Ødegård" in t for k, t in {(s.kind, s.text) for s in backend.suggest("Ødeg")})
+    assert ("topic", "Ungdom") in {(s.kind, s.text) for s in backend.suggest("ungd")}
+    assert all(s.text != "Unpublished draft about cannabis treatment" for s in backend.suggest("Unpub"))
+
+
+def test_did_you_mean(backend, indexed):
+    result = search(backend, "tretment")
+    assert result.total == 0
+    assert result.did_you_mean == "treatment"
+    assert search(backend, "treatment").did_you_mean is None
+
+
+def test_related_studies(backend, indexed):
+    related = [h.id for h in backend.related(indexed["studies"]["treat"].id)]
+    assert indexed["studies"]["treat"].id not in related
+    assert indexed["studies"]["reverse"].id in related[:3]
+    assert indexed["studies"]["draft"].id not in related
+
+
+def test_researchers_and_summaries(backend, indexed):
+    assert ids(backend, "Ødegård", kind="researchers") == [indexed["kari"].id]
+    assert ids(backend, "Sather", kind="researchers") == [indexed["per"].id]
+    found = ids(backend, "behandling", kind="summaries")
+    assert found == [indexed["summary"].id]  # the draft summary is not searchable
+
+
+def test_reconcile_repairs_missing_stale_and_orphan_documents(backend, indexed):
+    s = indexed["studies"]
+    # drift: a study the index never saw, a change it missed, and a study deleted behind its back
+    from search import sync
+
+    with sync.paused():
+        new = factories.study(title="Motivational interviewing in outpatient care")
+        Study.objects.filter(pk=s["housing" if False else "abstract_only"].pk).update(title="Supported housing")
+        Study.objects.filter(pk=s["reverse"].pk).delete()
+    refresh(backend)
+    assert new.id not in ids(backend, "motivational")
+    report = backend.reconcile(["studies"])
+    refresh(backend)
+    assert report["studies"] == {"missing": 1, "stale": 1, "orphans": 1}
+    assert ids(backend, "motivational") == [new.id]
+    assert s["abstract_only"].id in ids(backend, "supported")
+    assert s["reverse"].id not in ids(backend, "lessons")
+    assert backend.reconcile(["studies"])["studies"] == {"missing": 0, "stale": 0, "orphans": 0}
+
+
+def test_rebuild_replaces_the_index(backend, indexed):
+    result = backend.rebuild(["studies"])
+    refresh(backend)
+    assert "studies" in result
+    assert indexed["studies"]["rus"].id in ids(backend, "ruslidelse")
