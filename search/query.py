@@ -1,6 +1,6 @@
 """The query syntax of kb's search, parsed into a small tree that every backend translates.
 
-    plain words        every word counts; up to three words all must match, longer queries most of them
+    plain words        every word counts; up to three words all must match, longer queries at least three
     "quoted phrase"    the words in this order
     a OR b             either (binds the neighbouring clauses)
     -word, NOT word    must not match
@@ -15,11 +15,17 @@ dropped, control characters are removed, and an unknown ``field:`` is read as pl
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from .analysis import STOP_WORDS
+
 MAX_QUERY_LENGTH = 1000
+# Of a query longer than three words, at least three words and this share must match. Measured on
+# SciFact (bench/search_quality.py): 75% -> nDCG@10 0.12, 50% -> 0.59, 30% -> 0.64 (docs/benchmarks.md).
+MSM_PERCENT = int(os.environ.get("KB_SEARCH_MSM_PERCENT", "30"))
 MAX_CLAUSES = 32
 FIELDS = {"title", "author", "abstract", "topic", "doi", "year", "keyword", "venue"}
 FIELD_ALIASES = {"forfatter": "author", "tittel": "title", "sammendrag": "abstract", "tema": "topic",
@@ -86,9 +92,11 @@ class ParsedQuery:
         return [c for c in self.positive if isinstance(c, Term) and c.field is None and not c.prefix]
 
     def required_count(self):
-        """How many of the plain words must match: all up to three, then three quarters (rounded down)."""
+        """How many of the plain words must match: all of up to three words; of longer queries
+        ``MSM_PERCENT`` (rounded down), at least three — so a pasted title or a question still finds
+        studies that use most, not all, of its words."""
         n = len(self.plain_terms())
-        return n if n <= 3 else max(3, (n * 3) // 4)
+        return n if n <= 3 else max(3, (n * MSM_PERCENT) // 100)
 
     def text_for_spelling(self):
         return " ".join(c.text for c in self.positive if isinstance(c, Term) and not c.prefix)
@@ -155,9 +163,13 @@ def parse(raw: str) -> ParsedQuery:
         if not words:
             continue  # a lone "-" or "*" or punctuation
         if len(words) > 1:
-            # "covid-19" or "e.g." style tokens: keep as a phrase of their parts
-            items.append(Phrase(" ".join(words), field=fname or None, negated=negated))
+            if fname or negated:  # title:covid-19, -covid-19: the parts in order
+                items.append(Phrase(" ".join(words), field=fname or None, negated=negated))
+            else:  # covid-19, 0-dimensional: the parts are words like any other
+                items.extend(Term(w) for w in words if w.lower() not in STOP_WORDS)
             continue
+        if not fname and not prefix and words[0].lower() in STOP_WORDS:
+            continue  # "for", "the", "og": never indexed, so they must not count against the words required
         items.append(Term(words[0], field=fname or None, prefix=prefix, negated=negated))
     query.clauses = _combine(items)[:MAX_CLAUSES]
     return query

@@ -25,7 +25,7 @@ Search studies (default), researchers or summaries in Norwegian and English.
 
 | you type | it means |
 |---|---|
-| `integrated treatment` | every word counts; up to three words must all match, longer queries most of them (3 of 4, 75% beyond) |
+| `integrated treatment` | every word counts and more matching words rank higher; up to three words must all match, longer queries at least three of them (and 30%), so a pasted title or a question still finds its studies |
 | `"assertive community treatment"` | the words in this order |
 | `housing OR bolig` | either |
 | `-alcohol`, `NOT alcohol` | must not match |

@@ -121,9 +121,33 @@ class SearchBackend:
         """Build the whole index anew from the database, swapping it in atomically where possible."""
         raise NotImplementedError
 
+    def indexed_digests(self, kind: str) -> dict[int, str]:
+        """Object id -> digest of every document of this kind in the index."""
+        raise NotImplementedError
+
     def reconcile(self, kinds=KINDS) -> dict:
         """Compare the database with the index and repair missing, stale and orphan documents."""
-        raise NotImplementedError
+        from .. import sources
+
+        self.setup()
+        report = {}
+        for kind in kinds:
+            indexed = self.indexed_digests(kind)
+            missing, stale, seen = [], [], set()
+            all_ids = list(sources.all_ids(kind))
+            for start in range(0, len(all_ids), 1000):
+                for object_id, doc in sources.build(kind, all_ids[start:start + 1000]).items():
+                    seen.add(object_id)
+                    if object_id not in indexed:
+                        missing.append(object_id)
+                    elif indexed[object_id] != sources.digest(doc):
+                        stale.append(object_id)
+            orphans = [i for i in indexed if i not in seen]
+            repair = missing + stale + orphans
+            for start in range(0, len(repair), 1000):
+                self.index(kind, repair[start:start + 1000])
+            report[kind] = {"missing": len(missing), "stale": len(stale), "orphans": len(orphans)}
+        return report
 
     # --- reading -----------------------------------------------------------------------------------
     def search(self, request: SearchRequest) -> SearchResponse:

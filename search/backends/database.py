@@ -139,28 +139,8 @@ class DatabaseBackend(SearchBackend):
             counts[kind] = SearchDocument.objects.filter(kind=kind).count()
         return counts
 
-    def reconcile(self, kinds=KINDS):
-        report = {}
-        for kind in kinds:
-            stored = dict(SearchDocument.objects.filter(kind=kind).values_list("object_id", "digest"))
-            missing = stale = 0
-            repair = []
-            seen = set()
-            for chunk in _chunks(list(sources.all_ids(kind)), 1000):
-                docs = sources.build(kind, chunk)
-                for object_id, doc in docs.items():
-                    seen.add(object_id)
-                    if object_id not in stored:
-                        missing += 1
-                        repair.append(object_id)
-                    elif stored[object_id] != sources.digest(doc):
-                        stale += 1
-                        repair.append(object_id)
-            orphans = [i for i in stored if i not in seen]
-            for chunk in _chunks(repair + orphans, 1000):
-                self.index(kind, chunk)
-            report[kind] = {"missing": missing, "stale": stale, "orphans": len(orphans)}
-        return report
+    def indexed_digests(self, kind):
+        return dict(SearchDocument.objects.filter(kind=kind).values_list("object_id", "digest"))
 
     # --- reading -----------------------------------------------------------------------------------
     def _base(self, kind, include_drafts):

@@ -198,36 +198,13 @@ class ElasticsearchBackend(SearchBackend):
         retry_now()
         return result
 
-    def _indexed_digests(self, kind):
+    def indexed_digests(self, kind):
+        self.setup()
         out = {}
         s = Search(using=self.client, index=self.alias(kind)).source(["digest"]).params(size=5000)
         for hit in s.scan():
             out[int(hit.meta.id)] = hit.digest if "digest" in hit else ""
         return out
-
-    def reconcile(self, kinds=KINDS):
-        self.setup()
-        report = {}
-        for kind in kinds:
-            indexed = self._indexed_digests(kind)
-            missing = stale = 0
-            repair, seen = [], set()
-            all_ids = list(sources.all_ids(kind))
-            for start in range(0, len(all_ids), 1000):
-                docs = sources.build(kind, all_ids[start:start + 1000])
-                for object_id, doc in docs.items():
-                    seen.add(object_id)
-                    if object_id not in indexed:
-                        missing += 1
-                        repair.append(object_id)
-                    elif indexed[object_id] != sources.digest(doc):
-                        stale += 1
-                        repair.append(object_id)
-            orphans = [i for i in indexed if i not in seen]
-            for start in range(0, len(repair) + len(orphans), 1000):
-                self.index(kind, (repair + orphans)[start:start + 1000])
-            report[kind] = {"missing": missing, "stale": stale, "orphans": len(orphans)}
-        return report
 
     # --- reading -----------------------------------------------------------------------------------
     def _text_query(self, kind, query: ParsedQuery):
@@ -273,7 +250,23 @@ class ElasticsearchBackend(SearchBackend):
             return Q("multi_match", query=clause.text, fields=fields, type="phrase")
         if clause.prefix:
             return Q("multi_match", query=clause.text.rstrip("*"), fields=fields, type="phrase_prefix")
-        return Q("multi_match", query=clause.text, fields=fields, type="most_fields")
+        if clause.field == "author":
+            return Q("multi_match", query=clause.text, fields=fields, type="most_fields")
+        return self._word(kind, clause.text, clause.field)
+
+    def _word(self, kind, word, field=None):
+        """One word: BM25F over the prose fields (``combined_fields``) in each analysis — Norwegian,
+        English, folded — and the name fields; the best analysis counts, the others a little."""
+        prose = ({n: PROSE[kind].get(n, 1.0) for n in FIELD_PREFIXES.get(field, []) if n in PROSE[kind]}
+                 if field else PROSE[kind])
+        variants = []
+        for suffix in ("", ".en", ".folded"):
+            # combined_fields takes boosts >= 1, so the weights are scaled by 2 (ratios unchanged)
+            variants.append(Q("combined_fields", query=word,
+                              fields=[f"{n}{suffix}^{b * 2}" for n, b in prose.items()]))
+        if not field and NAMES[kind]:
+            variants.append(Q("multi_match", query=word, fields=_names(NAMES[kind]), type="best_fields"))
+        return Q("dis_max", queries=variants, tie_breaker=0.2)
 
     def _filters(self, request: SearchRequest):
         """(filters that always apply, facet filters by facet name)."""
@@ -297,9 +290,8 @@ class ElasticsearchBackend(SearchBackend):
                     facet[name] = Q("terms", **{FACET_FIELDS[name]: list(values)})
         return always, facet
 
-    @reading
-    def search(self, request: SearchRequest) -> SearchResponse:
-        started = time.perf_counter()
+    def build_search(self, request: SearchRequest) -> Search:
+        """The whole Elasticsearch request for a search (also used by bench/search_latency.py)."""
         kind = request.kind
         always, facet_filters = self._filters(request)
         text = self._text_query(kind, request.query)
@@ -324,6 +316,13 @@ class ElasticsearchBackend(SearchBackend):
         s = s.extra(track_total_hits=True, track_scores=True).source(False)
         if request.highlight and not request.query.is_empty:
             s = self._highlighting(kind, s)
+        return s
+
+    @reading
+    def search(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        kind = request.kind
+        s = self.build_search(request)
         response = s.execute()
         hits = [Hit(id=int(h.meta.id), score=h.meta.score, highlights=_merge_highlights(h))
                 for h in response.hits]

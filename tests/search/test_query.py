@@ -9,10 +9,12 @@ from search.query import MAX_QUERY_LENGTH, AnyOf, Phrase, QueryError, Term, pars
 
 def test_plain_words_and_minimum_should_match():
     q = parse("integrated treatment for dual disorders")
-    assert [c.text for c in q.clauses] == ["integrated", "treatment", "for", "dual", "disorders"]
-    assert q.required_count() == 3  # five words: three quarters, at least three
+    assert [c.text for c in q.clauses] == ["integrated", "treatment", "dual", "disorders"]  # "for" is a stop word
+    assert q.required_count() == 3
     assert parse("act fact").required_count() == 2
-    assert parse("a b c d e f g h").required_count() == 6
+    assert parse("one two three four five six seven eight nine ten eleven twelve").required_count() == 3
+    assert len(parse(" ".join(f"w{i}" for i in range(20))).plain_terms()) == 20
+    assert parse(" ".join(f"w{i}" for i in range(20))).required_count() == 6
 
 
 def test_phrases_or_not_fields_years_prefix_doi():
@@ -40,13 +42,14 @@ def test_degrades_instead_of_failing():
     assert [c.text for c in q.clauses] == ["unbalanced", "quote", "here"] and q.warnings
     assert parse("OR treatment OR").clauses == [Term("treatment")]
     assert parse("treatment NOT").clauses == [Term("treatment")]
-    assert [c.text for c in parse("a\x00b\x07c").clauses] == ["a", "b", "c"]
+    assert [c.text for c in parse("x\x00y\x07z").clauses] == ["x", "y", "z"]
     assert parse("http://example.org/x").clauses  # not a field: text
     assert parse("year:soon").warnings
 
 
-def test_hyphenated_words_become_phrases():
-    assert parse("covid-19").clauses == [Phrase("covid 19")]
+def test_hyphenated_words():
+    assert parse("covid-19").clauses == [Term("covid"), Term("19")]
+    assert parse("title:covid-19").clauses == [Phrase("covid 19", field="title")]
 
 
 def test_too_long_is_an_error():

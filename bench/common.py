@@ -1,0 +1,163 @@
+"""Shared set-up for the benchmarks: Django on a throw-away database, synthetic ROP studies, timing.
+
+Every benchmark creates its own database (``test_<name>`` of --database-url, created and migrated
+with Django's test-database machinery and dropped at the end), so it never touches real data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WORDS_EN = ("integrated treatment assertive community outreach housing employment recovery relapse cannabis "
+            "alcohol opioid stimulant psychosis schizophrenia depression anxiety trauma adhd personality "
+            "disorder youth adolescents prison mortality suicide screening assessment medication "
+            "motivational interviewing peer support relatives family stigma primary care emergency "
+            "randomised cohort qualitative outcomes adherence retention services coordination").split()
+WORDS_NB = ("ruslidelse ruslidelser psykisk psykiske lidelse lidelser behandling oppfølging kartlegging "
+            "pasientforløp brukermedvirkning pårørende bolig arbeid kommune spesialisthelsetjenesten "
+            "tverrfaglig oppsøkende team ungdom fengsel overdødelighet legemidler rusmidler samhandling "
+            "tjenester retningslinje").split()
+FAMILY = ("Hansen Johansen Olsen Larsen Andersen Pedersen Nilsen Kristiansen Jensen Karlsen Johnsen Pettersen "
+          "Eriksen Berg Haugen Hagen Johannessen Andreassen Jacobsen Dahl Jørgensen Halvorsen Henriksen Lund "
+          "Sørensen Jakobsen Moen Gundersen Iversen Strand Solberg Svendsen Eide Knutsen Martinsen Paulsen "
+          "Bakken Kristoffersen Mathisen Lie Ødegård Sæther Bråten Løvås Smith Brown Wilson Taylor Clark").split()
+GIVEN = "Kari Ola Ingrid Per Anne Lars Marit Jon Silje Erik Hanne Knut Nina Tor Liv Anders Sara Mona".split()
+
+
+def parse_args(description, extra=None):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
+                                                                 "postgres://kb:kb@127.0.0.1:5432/kb_bench"),
+                        help="a server the benchmark may create test_<name> on (default: local PostgreSQL)")
+    parser.add_argument("--elasticsearch-url", default=os.environ.get("BENCH_ELASTICSEARCH_URL",
+                                                                      "http://127.0.0.1:9200"))
+    if extra:
+        extra(parser)
+    return parser.parse_args()
+
+
+def setup_django(database_url, elasticsearch_url=None, prefix="kbbench"):
+    os.environ["KB_ENV"] = "test"
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["ELASTICSEARCH_INDEX_PREFIX"] = prefix
+    os.environ["KB_ANON_THROTTLE"] = "100000000/minute"  # a benchmark is not abuse
+    if elasticsearch_url:
+        os.environ["ELASTICSEARCH_URL"] = elasticsearch_url
+    else:
+        os.environ.pop("ELASTICSEARCH_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kb.settings")
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("search.sync").setLevel(logging.ERROR)
+    from django.db import connection
+
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+
+    def teardown():
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    return teardown
+
+
+def make_studies(n, seed=42, batch=5000, progress=True):
+    """Bulk-create ``n`` synthetic published studies with authors and topics (no signals: fast)."""
+    from apps.studies.models import Authorship, Study
+    from apps.topics.loader import load_topics
+    from apps.topics.models import Topic
+    from search import sync
+
+    rng = random.Random(seed)
+    load_topics(Topic)
+    topic_ids = list(Topic.objects.values_list("id", flat=True))
+    through = Study.topics.through
+    types = ["article"] * 6 + ["report", "thesis", "book_chapter", "conference_paper"]
+    designs = ["rct", "cohort", "qualitative", "cross_sectional", "systematic_review", "case_control",
+               "mixed_methods", "other"]
+    made = 0
+    with sync.paused():
+        while made < n:
+            size = min(batch, n - made)
+            studies = []
+            for _ in range(size):
+                nb = rng.random() < 0.3
+                vocab = WORDS_NB if nb else WORDS_EN
+                title = " ".join(rng.choice(vocab) for _ in range(rng.randint(5, 12))).capitalize()
+                abstract = " ".join(rng.choice(vocab) for _ in range(rng.randint(60, 160))) + "."
+                studies.append(Study(title=title, abstract=abstract, language="nb" if nb else "en",
+                                     year=rng.randint(1990, 2025), study_type=rng.choice(types),
+                                     design=rng.choice(designs), status="published", provenance="fixture",
+                                     keywords=[rng.choice(vocab) for _ in range(3)]))
+            Study.objects.bulk_create(studies, batch_size=1000)
+            authors, links = [], []
+            for s in studies:
+                for pos in range(1, rng.randint(2, 6)):
+                    f, g = rng.choice(FAMILY), rng.choice(GIVEN)
+                    authors.append(Authorship(study_id=s.id, position=pos, name=f"{f}, {g}", family_name=f,
+                                              given_name=g))
+                for t in rng.sample(topic_ids, rng.randint(1, 3)):
+                    links.append(through(study_id=s.id, topic_id=t))
+            Authorship.objects.bulk_create(authors, batch_size=2000)
+            through.objects.bulk_create(links, batch_size=2000)
+            made += size
+            if progress:
+                print(f"  created {made}/{n} studies", file=sys.stderr)
+    return made
+
+
+def percentiles(values):
+    values = sorted(values)
+
+    def pct(p):
+        return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+    return {"p50": pct(50), "p95": pct(95), "p99": pct(99), "mean": statistics.fmean(values)}
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}){mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def git_revision():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start

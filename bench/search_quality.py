@@ -1,0 +1,139 @@
+"""Search quality on a BEIR-format collection: nDCG@10 and Recall@100 (linear gain, as BEIR).
+
+    .venv/bin/python bench/search_quality.py                        # both backends, SciFact train
+    .venv/bin/python bench/search_quality.py --backend database --database-url sqlite:///tmp/q.sqlite3
+    .venv/bin/python bench/search_quality.py --folder ../shared/eval/scifact --limit 200
+
+Loads corpus.jsonl as published studies (title, abstract) through kb's models, indexes them with the
+backend's own rebuild (the path ``manage.py search_index --rebuild`` takes), runs every judged query
+through the search API (GET /api/v1/search/, relevance order, 100 hits), and scores the ranking.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from common import ROOT, Timer, git_revision, machine, parse_args, setup_django
+
+
+def load_beir(folder: Path, limit=None):
+    corpus = [json.loads(line) for line in (folder / "corpus.jsonl").open(encoding="utf-8")]
+    queries = {q["_id"]: q["text"] for q in map(json.loads, (folder / "queries.jsonl").open(encoding="utf-8"))}
+    qrels = defaultdict(dict)
+    split = folder / "qrels" / "train.tsv"
+    if not split.exists():
+        split = sorted((folder / "qrels").glob("*.tsv"))[0]
+    with split.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            qrels[row["query-id"]][row["corpus-id"]] = int(row["score"])
+    judged = [q for q in queries if q in qrels]
+    if limit:
+        judged = judged[:limit]
+    return corpus, {q: queries[q] for q in judged}, qrels
+
+
+def ndcg_at(ranked, relevant, k=10):
+    dcg = sum(relevant.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked, relevant, k=100):
+    wanted = {d for d, g in relevant.items() if g > 0}
+    return len(wanted & set(ranked[:k])) / len(wanted) if wanted else 0.0
+
+
+def run(backend_name, args):
+    from django.test import Client
+
+    from apps.studies.models import Study
+    from search import sync
+    from search.backends import get_backend, reset_backend
+
+    corpus, queries, qrels = load_beir(Path(args.folder), args.limit)
+    with Timer() as load:
+        with sync.paused():
+            Study.objects.all().delete()
+            Study.objects.bulk_create(
+                [Study(title=d.get("title") or "(untitled)", abstract=d.get("text", ""), status="published",
+                       provenance="fixture", source_key=d["_id"], language="en") for d in corpus],
+                batch_size=1000)
+    reset_backend()
+    backend = get_backend()
+    assert backend.name == backend_name, backend.name
+    with Timer() as index:
+        backend.rebuild(["studies"])
+    key_of = dict(Study.objects.values_list("id", "source_key"))
+    client = Client()
+    ndcgs, recalls, empty = [], [], 0
+    with Timer() as searching:
+        for qid, text in queries.items():
+            response = client.get("/api/v1/search/", {"q": text[:1000], "page_size": 100, "facets": "false",
+                                                      "highlight": "false"})
+            assert response.status_code == 200, response.content[:300]
+            ranked = [key_of[r["id"]] for r in response.json()["results"]]
+            empty += not ranked
+            ndcgs.append(ndcg_at(ranked, qrels[qid]))
+            recalls.append(recall_at(ranked, qrels[qid]))
+    return {
+        "backend": backend_name, "documents": len(corpus), "queries": len(queries),
+        "ndcg@10": sum(ndcgs) / len(ndcgs), "recall@100": sum(recalls) / len(recalls), "no_hits": empty,
+        "load_s": load.seconds, "index_s": index.seconds, "search_s": searching.seconds,
+    }
+
+
+def main():
+    def extra(p):
+        p.add_argument("--folder", default=str(ROOT.parent / "shared" / "eval" / "scifact"))
+        p.add_argument("--backend", choices=["database", "elasticsearch", "both"], default="both")
+        p.add_argument("--limit", type=int, help="only the first N judged queries")
+        p.add_argument("--json", action="store_true", help="print one JSON line (used between processes)")
+
+    args = parse_args(__doc__, extra)
+    backends = ["database", "elasticsearch"] if args.backend == "both" else [args.backend]
+    results = []
+    for name in backends:
+        # one process per backend keeps settings simple: re-run ourselves with one backend
+        if len(backends) > 1:
+            import subprocess
+
+            cmd = [sys.executable, __file__, "--backend", name, "--database-url", args.database_url,
+                   "--elasticsearch-url", args.elasticsearch_url, "--folder", args.folder, "--json"]
+            if args.limit:
+                cmd += ["--limit", str(args.limit)]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode:
+                print(out.stderr, file=sys.stderr)
+                raise SystemExit(out.returncode)
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            continue
+        teardown = setup_django(args.database_url, args.elasticsearch_url if name == "elasticsearch" else None,
+                                prefix="kbbench-quality")
+        try:
+            results.append(run(name, args))
+        finally:
+            if name == "elasticsearch":
+                from search.backends import get_backend
+
+                get_backend().client.indices.delete(index="kbbench-quality-*", ignore_unavailable=True)
+            teardown()
+    if args.json:
+        print(json.dumps(results[0]))
+        return
+    print(f"# search quality: {Path(args.folder).name}, {results[0]['queries']} queries, "
+          f"{results[0]['documents']} documents; {machine()}; kb {git_revision()}")
+    print("| backend | nDCG@10 | Recall@100 | queries with no hits | index s | search s (all queries) |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['backend']} | {r['ndcg@10']:.3f} | {r['recall@100']:.3f} | {r['no_hits']} | "
+              f"{r['index_s']:.1f} | {r['search_s']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
