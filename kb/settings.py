@@ -89,6 +89,9 @@ INSTALLED_APPS = [
     "apps.studies",
     "apps.summaries",
     "apps.imports",
+    "apps.audit",
+    "apps.network",
+    "apps.alerts",
     "search",
 ]
 
@@ -100,6 +103,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

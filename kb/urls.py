@@ -12,6 +12,9 @@ api_v1 = [
     path("", include("apps.topics.api.urls")),
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.imports.api.urls")),
+    path("", include("apps.network.api.urls")),
+    path("", include("apps.alerts.api.urls")),
+    path("", include("apps.audit.api.urls")),
     path("", include("search.api.urls")),
     path("auth/token/", TokenView.as_view(), name="api-token"),
 ]

@@ -76,7 +76,14 @@ def test_summary_publication_sets_published_at(curator_client, anon_client):
     assert response.status_code == 201
     sid = response.json()["id"]
     assert anon_client.get(f"/api/v1/summaries/{sid}/").status_code == 404
+    # Publication is a workflow step now: a direct status edit is refused, another curator approves.
     response = curator_client.patch(f"/api/v1/summaries/{sid}/", {"status": "published"}, format="json")
+    assert response.status_code == 400 and "status" in response.json()
+    assert curator_client.post(f"/api/v1/summaries/{sid}/submit/").status_code == 200
+    from tests.conftest import _client
+
+    response = _client(factories.user("curator")).post(f"/api/v1/summaries/{sid}/approve/")
+    assert response.status_code == 200 and response.json()["status"] == "published"
     assert response.json()["published_at"]
     assert anon_client.get(f"/api/v1/summaries/{sid}/").status_code == 200
     assert anon_client.get(f"/api/v1/studies/{study.pk}/").json()["has_summary"] is True

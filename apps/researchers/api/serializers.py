@@ -106,3 +106,77 @@ class ResearcherSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         return services.save_researcher(self.context["request"].user, validated_data, instance)
+
+
+class ProfileStudySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    year = serializers.IntegerField(allow_null=True)
+    type = serializers.CharField()
+    design = serializers.CharField()
+    venue = serializers.CharField(allow_null=True)
+    doi = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    retracted = serializers.BooleanField()
+    author_position = serializers.IntegerField(allow_null=True, help_text="1 for the first author.")
+
+
+class ProfileTopicSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    label_nb = serializers.CharField()
+    label_en = serializers.CharField()
+    studies = serializers.IntegerField(help_text="How many of the researcher's studies have this topic.")
+    weight = serializers.FloatField(help_text="studies / all the researcher's studies (0-1).")
+
+
+class ProfileCoauthorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+    is_member = serializers.BooleanField()
+    shared_studies = serializers.IntegerField()
+    first_year = serializers.IntegerField(allow_null=True)
+    last_year = serializers.IntegerField(allow_null=True)
+
+
+class ProfileNetworkSerializer(serializers.Serializer):
+    is_member = serializers.BooleanField()
+    member_since = serializers.DateField(allow_null=True)
+    coauthors = serializers.IntegerField(help_text="Distinct linked co-authors.")
+    coauthors_in_network = serializers.IntegerField(help_text="Of them, members of the researcher network.")
+
+
+class ResearcherProfileSerializer(ResearcherSerializer):
+    """A researcher with their studies (newest first), topics weighted by their studies, co-authors and
+    network membership. Readers see published studies only."""
+
+    studies = serializers.SerializerMethodField()
+    study_count = serializers.SerializerMethodField()
+    topics = serializers.SerializerMethodField()
+    coauthors = serializers.SerializerMethodField()
+    network = serializers.SerializerMethodField()
+
+    class Meta(ResearcherSerializer.Meta):
+        fields = ResearcherSerializer.Meta.fields + ["studies", "study_count", "topics", "coauthors", "network"]
+
+    def _profile(self):
+        return self.context["profile"]
+
+    @extend_schema_field(ProfileStudySerializer(many=True))
+    def get_studies(self, researcher):
+        return self._profile()["studies"]
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_study_count(self, researcher):
+        return self._profile()["study_count"]
+
+    @extend_schema_field(ProfileTopicSerializer(many=True))
+    def get_topics(self, researcher):
+        return self._profile()["topics"]
+
+    @extend_schema_field(ProfileCoauthorSerializer(many=True))
+    def get_coauthors(self, researcher):
+        return self._profile()["coauthors"]
+
+    @extend_schema_field(ProfileNetworkSerializer())
+    def get_network(self, researcher):
+        return ProfileNetworkSerializer(self._profile()["network"]).data
