@@ -100,6 +100,24 @@ def record(actor, obj, action, changes=None, via=None, object_type_=None, object
         changes=changes or {}, via=(via if via is not None else ctx.via)[:100])
 
 
+def note_list_change(actor, obj, field, before, after, created=False):
+    """A related list written in bulk (e.g. a study's authors; bulk writes send no signals).
+
+    For an object created in the same operation the list joins its "create" entry; otherwise it is
+    an "update" entry of its own. Nothing is written when the list did not change.
+    """
+    if before == after:
+        return None
+    if created:
+        entry = (AuditEntry.objects.filter(object_type=object_type(type(obj)), object_id=obj.pk, action=Action.CREATE)
+                 .order_by("-id").first())
+        if entry is not None:
+            entry.changes[field] = {"from": None, "to": after}
+            entry.save(update_fields=["changes"])
+            return entry
+    return record(actor, obj, Action.UPDATE, {field: {"from": before, "to": after}})
+
+
 def action_for_save(created: bool, changes: dict) -> str:
     forced = context.current().action
     if forced:

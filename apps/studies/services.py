@@ -24,8 +24,9 @@ def get_or_create_venue(name, issn="", kind=Venue.Kind.JOURNAL):
     return venue
 
 
-def set_authors(study, authors):
+def set_authors(study, authors, user=None, created=False):
     """Replace the study's authors by ``authors``: dicts with name, researcher, corresponding."""
+    before = list(study.authorships.order_by("position").values_list("name", flat=True)) if study.pk else []
     study.authorships.all().delete()
     rows = []
     for position, author in enumerate(authors, start=1):
@@ -38,9 +39,14 @@ def set_authors(study, authors):
             researcher_id=getattr(researcher, "pk", researcher), corresponding=bool(author.get("corresponding")),
         ))
     Authorship.objects.bulk_create(rows)
+    after = [row.name for row in rows]
+    from apps.audit import context, services as audit  # bulk writes send no signals: tell the audit log
+
+    audit.note_list_change(context.actor(fallback=user), study, "authors", before, after, created=created)
 
 
 def _apply(study, data, user):
+    created = study.pk is None
     venue = data.pop("venue", "unset")
     authors = data.pop("authors", None)
     topics = data.pop("topics", None)
@@ -58,7 +64,7 @@ def _apply(study, data, user):
     study.full_clean(exclude=["venue", "created_by", "updated_by"])
     study.save()
     if authors is not None:
-        set_authors(study, authors)
+        set_authors(study, authors, user, created=created)
     if topics is not None:
         study.topics.set(topics)
     return study

@@ -32,6 +32,7 @@ def test_study_lifecycle_through_the_api(curator_client, curator):
     assert [e.action for e in created] == ["create"]
     assert created[0].actor == curator and created[0].actor_name == curator.username and created[0].via == "api"
     assert created[0].changes["title"] == {"from": None, "to": "FACT teams in Innlandet"}
+    assert created[0].changes["authors"] == {"from": None, "to": ["Ødegård, Kari"]}
 
     curator_client.patch(f"/api/v1/studies/{study.pk}/", {"title": "FACT teams in Hedmark", "year": 2019},
                          format="json")
@@ -162,3 +163,16 @@ def test_admin_shows_the_log_read_only(client, admin_user):
     assert client.get(f"/admin/audit/auditentry/{entry.pk}/change/").status_code == 200
     assert client.get("/admin/audit/auditentry/add/").status_code == 403
     assert client.post(f"/admin/audit/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_author_list_changes_are_logged_with_the_curator(curator_client, curator):
+    study = factories.study(authors=["Hansen, Per", "Lie, Anne"])
+    response = curator_client.patch(f"/api/v1/studies/{study.pk}/", {"authors": [{"name": "Lie, Anne"}]},
+                                    format="json")
+    assert response.status_code == 200
+    entry = AuditEntry.objects.filter(object_id=study.pk, changes__has_key="authors").get()
+    assert entry.actor == curator
+    assert entry.changes["authors"] == {"from": ["Hansen, Per", "Lie, Anne"], "to": ["Lie, Anne"]}
+    same = curator_client.patch(f"/api/v1/studies/{study.pk}/", {"authors": [{"name": "Lie, Anne"}]}, format="json")
+    assert same.status_code == 200
+    assert AuditEntry.objects.filter(object_id=study.pk, changes__has_key="authors").count() == 1
