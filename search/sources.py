@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 
 from django.db.models import Prefetch
 
@@ -36,56 +37,69 @@ def _institution_ancestors():
 
 
 def build_studies(ids) -> dict[int, dict]:
-    studies = (Study.objects.filter(id__in=list(ids))
-               .select_related("venue")
-               .prefetch_related(
-                   Prefetch("authorships", queryset=Authorship.objects.order_by("position")),
-                   "topics",
-                   Prefetch("summaries", queryset=Summary.objects.filter(status=SummaryStatus.PUBLISHED),
-                            to_attr="published_summaries"),
-               ))
-    studies = list(studies)
-    researcher_ids = {a.researcher_id for s in studies for a in s.authorships.all() if a.researcher_id}
-    affiliations = {}
+    """Study documents from plain value queries (five per batch, no model instances: this is the
+    hot path of indexing)."""
+    ids = list(ids)
+    rows = list(Study.objects.filter(id__in=ids).values(
+        "id", "title", "subtitle", "abstract", "keywords", "venue__name", "publisher", "year", "study_type",
+        "design", "language", "doi", "pmid", "isbn", "status", "retracted", "created_at"))
+    authors = defaultdict(list)
+    for study_id, name, family, researcher_id in (
+            Authorship.objects.filter(study_id__in=ids).order_by("study_id", "position")
+            .values_list("study_id", "name", "family_name", "researcher_id")):
+        authors[study_id].append((name, family, researcher_id))
+    topics = defaultdict(list)
+    for study_id, topic_id, label_nb, label_en in (
+            Study.topics.through.objects.filter(study_id__in=ids).order_by("topic_id")
+            .values_list("study_id", "topic_id", "topic__label_nb", "topic__label_en")):
+        topics[study_id].append((topic_id, label_nb, label_en))
+    summaries = defaultdict(list)
+    for study_id, title, body, findings in (
+            Summary.studies.through.objects.filter(study_id__in=ids, summary__status=SummaryStatus.PUBLISHED)
+            .order_by("summary__published_at", "summary__created_at", "summary_id")
+            .values_list("study_id", "summary__title", "summary__body", "summary__key_findings")):
+        summaries[study_id].append(f"{title}\n{body}\n{findings}")
+    researcher_ids = {r for people in authors.values() for _, _, r in people if r}
+    affiliations = defaultdict(set)
     for researcher_id, institution_id in Affiliation.objects.filter(
             researcher_id__in=researcher_ids).values_list("researcher_id", "institution_id"):
-        affiliations.setdefault(researcher_id, set()).add(institution_id)
-    with_ancestors = _institution_ancestors() if affiliations else (lambda ids: set(ids))
+        affiliations[researcher_id].add(institution_id)
+    with_ancestors = _institution_ancestors() if affiliations else (lambda found: set(found))
     docs = {}
-    for s in studies:
-        authors = list(s.authorships.all())
-        linked = sorted({a.researcher_id for a in authors if a.researcher_id})
+    for s in rows:
+        people = authors.get(s["id"], [])
+        linked = sorted({r for _, _, r in people if r})
         institutions = set()
         for r in linked:
             institutions |= affiliations.get(r, set())
-        topics = sorted(s.topics.all(), key=lambda t: t.id)
-        summaries = s.published_summaries
-        docs[s.id] = {
-            "id": s.id,
-            "title": s.title,
-            "subtitle": s.subtitle,
-            "abstract": s.abstract,
-            "keywords": list(s.keywords or []),
-            "authors": [a.name for a in authors],
-            "author_family_names": [a.family_name for a in authors],
+        tags = topics.get(s["id"], [])
+        texts = summaries.get(s["id"], [])
+        docs[s["id"]] = {
+            "id": s["id"],
+            "title": s["title"],
+            "subtitle": s["subtitle"],
+            "abstract": s["abstract"],
+            "keywords": list(s["keywords"] or []),
+            "authors": [name for name, _, _ in people],
+            "author_family_names": [family for _, family, _ in people],
             "researcher_ids": linked,
             "institution_ids": sorted(with_ancestors(institutions)),
-            "topic_ids": [t.id for t in topics],
-            "topic_labels": [t.label_nb for t in topics] + [t.label_en for t in topics],
-            "venue": s.venue.name if s.venue else "",
-            "publisher": s.publisher,
-            "year": s.year,
-            "type": s.study_type,
-            "design": s.design,
-            "language": s.language or "",
-            "doi": s.doi,
-            "pmid": s.pmid,
-            "isbn": s.isbn,
-            "status": s.status,
-            "retracted": s.retracted,
-            "has_summary": bool(summaries),
-            "summary_text": "\n".join(f"{x.title}\n{x.body}\n{x.key_findings}" for x in summaries),
-            "created_at": s.created_at.isoformat() if s.created_at else None,
+            "topic_ids": [t for t, _, _ in tags],
+            "topic_labels": [nb for _, nb, _ in tags] + [en for _, _, en in tags],
+            "venue": s["venue__name"] or "",
+            "publisher": s["publisher"],
+            "year": s["year"],
+            "type": s["study_type"],
+            "design": s["design"],
+            "language": s["language"] or "",
+            "doi": s["doi"],
+            "pmid": s["pmid"],
+            "isbn": s["isbn"],
+            "status": s["status"],
+            "retracted": s["retracted"],
+            "has_summary": bool(texts),
+            "summary_text": "\n".join(texts),
+            "created_at": s["created_at"].isoformat() if s["created_at"] else None,
         }
     return docs
 

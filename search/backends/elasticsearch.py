@@ -10,6 +10,8 @@ import time
 from datetime import datetime, timezone
 
 import functools
+import queue
+import threading
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 from elasticsearch_dsl import Q, Search
@@ -169,13 +171,8 @@ class ElasticsearchBackend(SearchBackend):
             started = time.time()
             index = self._new_index(kind, building=True)
             try:
-                total = 0
-                all_ids = list(sources.all_ids(kind))
-                for start in range(0, len(all_ids), 1000):
-                    chunk = all_ids[start:start + 1000]
-                    total += self.bulk_index_prepared(kind, sources.build(kind, chunk).values(), index=index)
-                    if progress:
-                        progress(kind, total)
+                total = self.bulk_index_prepared(kind, _built(kind, list(sources.all_ids(kind)), progress),
+                                                 index=index)
                 self.client.indices.put_settings(index=index, settings={
                     "index": {"refresh_interval": "1s", "number_of_replicas": self.config.get("REPLICAS", 0)}})
                 self.client.indices.refresh(index=index)
@@ -429,6 +426,44 @@ class ElasticsearchBackend(SearchBackend):
             if not self.client.indices.exists_alias(name=self.alias("studies")):
                 raise
             return []
+
+
+def _built(kind, ids, progress=None, chunk=1000):
+    """Documents for ``ids``, built one batch ahead in a second thread while the current batch is sent,
+    so reading PostgreSQL and Elasticsearch's indexing overlap. Inside a transaction (tests) the thread
+    could not see uncommitted rows, so there the batches are built in line."""
+    from django.db import connection, connections
+
+    batches = (ids[i:i + chunk] for i in range(0, len(ids), chunk))
+    done = 0
+    if connection.in_atomic_block:
+        for batch in batches:
+            docs = list(sources.build(kind, batch).values())
+            yield from docs
+            done += len(docs)
+            if progress:
+                progress(kind, done)
+        return
+    ready = queue.Queue(maxsize=2)
+
+    def produce():
+        try:
+            for batch in batches:
+                ready.put(list(sources.build(kind, batch).values()))
+            ready.put(None)
+        except Exception as exc:  # handed to the consumer, which raises it
+            ready.put(exc)
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=produce, name=f"kb-index-{kind}", daemon=True).start()
+    while (docs := ready.get()) is not None:
+        if isinstance(docs, Exception):
+            raise docs
+        yield from docs
+        done += len(docs)
+        if progress:
+            progress(kind, done)
 
 
 def _names(fields):

@@ -164,3 +164,18 @@ def test_the_drain_runs_in_a_real_celery_worker_over_redis(settings, db_backend,
     finally:
         app.conf.update(broker_url=None, task_always_eager=True)
         app._pool = app.amqp._producer_pool = None
+
+
+def test_rebuild_outside_a_transaction_builds_in_a_second_thread(transactional_db, es_backend):
+    """``search_index --rebuild`` runs in autocommit: documents are built one batch ahead in a thread."""
+    from django.core.management import call_command
+
+    from apps.studies.models import Study
+
+    with sync.paused():
+        for i in range(1205):  # more than one batch of 1,000
+            Study.objects.create(title=f"Rebuild study {i}", status="published")
+    call_command("search_index", "--rebuild", "--kind", "studies", "--quiet")
+    es_backend.refresh()
+    assert es_backend.client.count(index=es_backend.alias("studies"))["count"] == 1205
+    assert len(found(es_backend, "rebuild")) == 50
