@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "apps.network",
     "apps.alerts",
     "search",
+    "apps.web",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +101,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "apps.web.middleware.WebLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -157,6 +159,11 @@ TIME_ZONE = "Europe/Oslo"
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+#: The web pages (apps.web) speak Norwegian Bokmål unless the language cookie or Accept-Language
+#: asks for another supported language; the API keeps LANGUAGE_CODE.
+KB_WEB_DEFAULT_LANGUAGE = "nb"
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -168,6 +175,9 @@ STORAGES = {
 }
 
 # --- Uploads ----------------------------------------------------------------------------------
+# Uploaded files (e.g. BibTeX files of import jobs, read by the worker). Not served by kb itself.
+MEDIA_ROOT = Path(env("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "media/"
 KB_MAX_UPLOAD_BYTES = int(env("KB_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -26,6 +26,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The web interface last: it owns "/" and must not shadow any route above.
+    path("", include("apps.web.urls")),
 ]
 
 handler404 = "apps.common.views.not_found"

@@ -7,6 +7,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh requirements-dev.txt
 
+# The browser tests (tests/web) drive Debian's Chromium headless; install it once (idempotent, as root).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "test: installing chromium and chromium-driver for the browser tests"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+      || echo "test: could not install chromium (the browser tests fail under CI, skip elsewhere)"
+  else
+    echo "test: not root, cannot apt-get install chromium (the browser tests fail under CI, skip elsewhere)"
+  fi
+fi
+export KB_CHROMIUM=${KB_CHROMIUM:-/usr/bin/chromium}
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1   # Playwright drives Debian's Chromium, never a download of its own
+mkdir -p test-output/screenshots
+
 scripts/services/postgres.sh start
 scripts/services/redis.sh start
 scripts/services/elasticsearch.sh start

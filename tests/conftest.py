@@ -60,3 +60,14 @@ def admin_client_api(admin_user):
 def clients(anon_client, reader_client, curator_client, admin_client_api):
     return {"anonymous": anon_client, "reader": reader_client, "curator": curator_client,
             "admin": admin_client_api}
+
+
+@pytest.fixture(params=["database", "elasticsearch"])
+def backend(request, settings, db):
+    """The search backend under test: each test using it runs on the database backend and on a real
+    Elasticsearch (KB_TEST_ELASTICSEARCH_URL; a missing one fails under CI, skips elsewhere)."""
+    from tests.search.conftest import drop_indices, use_backend
+
+    b = use_backend(settings, request.param)
+    yield b
+    drop_indices(b)

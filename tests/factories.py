@@ -78,3 +78,16 @@ def summary(studies=(), status="published", **kw):
     s = Summary.objects.create(**defaults)
     s.studies.set(studies)
     return s
+
+
+def import_file(data, user=None, name="refs.bib", run=True, **options):
+    """A BibTeX import job for ``data`` (bytes or str), run synchronously unless ``run`` is false."""
+    import io
+
+    from apps.imports import services
+
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    f = io.BytesIO(raw)
+    f.name = name
+    job = services.create_job(user, f, file_name=name, enqueue=False, **options)
+    return services.run_job(job.pk) if run else job

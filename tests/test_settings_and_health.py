@@ -13,7 +13,8 @@ PROD = {"KB_ENV": "production", "SECRET_KEY": "k7#Qz!v2Lr9@pW4mXc8^Ns1%Bt6&Hy3*J
 
 def _manage(*args, **env):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("KB_", "DATABASE_URL", "SECRET_KEY",
-                                                                         "ALLOWED_HOSTS", "ELASTICSEARCH"))}
+                                                                         "ALLOWED_HOSTS", "ELASTICSEARCH",
+                                                                         "DJANGO_"))}
     full_env.update(env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True,
                           text=True, timeout=120)

@@ -9,6 +9,7 @@ from apps.common.identifiers import (
     is_valid_doi, is_valid_pmid, normalize_doi, normalize_isbn, normalize_issn, normalize_pmid,
 )
 from apps.common.models import Timestamped, Tracked
+from apps.imports.fields import FamilyKeyField, TitleKeyField
 
 LANGUAGE_CHOICES = [
     ("nb", "Norwegian Bokmål"), ("nn", "Norwegian Nynorsk"), ("no", "Norwegian"), ("en", "English"),
@@ -134,6 +135,7 @@ class Study(Tracked):
     source_entry = models.TextField("raw source entry", blank=True,
                                     help_text="The entry as it came in (e.g. the BibTeX text).")
     source_key = models.CharField("source citation key", max_length=255, blank=True)
+    title_key = TitleKeyField(help_text="Folded words of title and subtitle, for duplicate detection (derived).")
 
     objects = StudyQuerySet.as_manager()
 
@@ -149,6 +151,7 @@ class Study(Tracked):
             models.Index(fields=["isbn"], name="study_isbn", condition=~Q(isbn="")),
             models.Index(fields=["status", "-year"], name="study_status_year"),
             models.Index(fields=["-updated_at"], name="study_updated"),
+            models.Index(fields=["title_key", "year"], name="study_title_key"),
         ]
 
     def __str__(self):
@@ -198,11 +201,17 @@ class Authorship(models.Model):
     researcher = models.ForeignKey("researchers.Researcher", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="authorships")
     corresponding = models.BooleanField("corresponding author", default=False)
+    family_key = FamilyKeyField(help_text="Folded family name, for duplicate detection and author matching "
+                                          "(derived).")
 
     class Meta:
         ordering = ["study", "position"]
         constraints = [
             models.UniqueConstraint(fields=["study", "position"], name="authorship_unique_position"),
+        ]
+        indexes = [
+            # duplicate detection blocks on the first author's family name
+            models.Index(fields=["family_key"], name="authorship_first_family", condition=Q(position=1)),
         ]
 
     def __str__(self):

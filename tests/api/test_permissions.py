@@ -155,3 +155,82 @@ def test_token_and_session_authentication(curator):
     session_client = APIClient()
     assert session_client.login(username=curator.username, password="a-Long-pass-phrase-9")
     assert session_client.get("/api/v1/me/").json()["is_curator"] is True
+
+
+# --- BibTeX import and export (apps/imports): curators only, except the export (published for everyone) ---
+
+IMPORT_TEXT = b"@article{a, title={Integrated treatment}, author={Hansen, Per}, year={2020}}\n"
+
+
+def _import_job():
+    return factories.import_file(IMPORT_TEXT)
+
+
+def _review_item():
+    from apps.imports.models import ReviewItem
+
+    factories.study(title="Integrated treatment for patients with substance use and psychosis in Norway",
+                    authors=("Hansen, Per",), year=2020)
+    factories.import_file(b"@article{b, title={Integrated treatment of patients with substance use disorders and "
+                          b"psychosis}, author={Hansen, Per}, year={2020}}\n")
+    return ReviewItem.objects.get()
+
+
+def _upload(client, ctx):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/api/v1/imports/", {"file": SimpleUploadedFile("refs.bib", IMPORT_TEXT)}, format="multipart")
+
+
+IMPORT_CASES = {
+    # name: (request, status for anonymous, reader, curator, admin)
+    "imports-list": (lambda c, ctx: c.get("/api/v1/imports/"), 200),
+    "imports-create": (_upload, 202),
+    "imports-retrieve": (lambda c, ctx: c.get(f"/api/v1/imports/{_import_job().pk}/"), 200),
+    "imports-outcomes": (lambda c, ctx: c.get(f"/api/v1/imports/{_import_job().pk}/outcomes/"), 200),
+    "imports-retry": (lambda c, ctx: c.post(f"/api/v1/imports/{_import_job().pk}/outcomes/0/retry/",
+                                            {"text": "@misc{x, title={X}}"}, format="json"), 409),
+    "imports-undo": (lambda c, ctx: c.post(f"/api/v1/imports/{_import_job().pk}/undo/"), 200),
+    "imports-resume": (lambda c, ctx: c.post(f"/api/v1/imports/{_import_job().pk}/resume/"), 409),
+    "imports-update": (lambda c, ctx: c.put(f"/api/v1/imports/{_import_job().pk}/", {}, format="json"), 405),
+    "imports-destroy": (lambda c, ctx: c.delete(f"/api/v1/imports/{_import_job().pk}/"), 405),
+    "import-reviews-list": (lambda c, ctx: c.get("/api/v1/import-reviews/"), 200),
+    "import-reviews-retrieve": (lambda c, ctx: c.get(f"/api/v1/import-reviews/{_review_item().pk}/"), 200),
+    "import-reviews-resolve": (lambda c, ctx: c.post(f"/api/v1/import-reviews/{_review_item().pk}/resolve/",
+                                                     {"decision": "create"}, format="json"), 200),
+}
+IMPORT_MATRIX = [(name, role) for name in IMPORT_CASES for role in ROLES]
+
+
+@pytest.fixture
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.mark.parametrize("name,role", IMPORT_MATRIX, ids=[f"{n}-{r}" for n, r in IMPORT_MATRIX])
+def test_import_permission_matrix(clients, ctx, _media_root, name, role):
+    request, allowed = IMPORT_CASES[name]
+    response = request(clients[role], ctx)
+    expected = allowed if role in ("curator", "admin") else DENIED[role]
+    assert response.status_code == expected, response.content[:300]
+    if response.status_code >= 400:
+        assert "detail" in response.json()
+
+
+EXPORT_MATRIX = [(detail, draft, role) for detail in (False, True) for draft in (False, True) for role in ROLES]
+
+
+@pytest.mark.parametrize("detail,draft,role", EXPORT_MATRIX,
+                         ids=[f"{'one' if d else 'list'}-{'draft' if s else 'published'}-{r}" for d, s, r in EXPORT_MATRIX])
+def test_export_permission_matrix(clients, detail, draft, role):
+    study = factories.study(status="draft" if draft else "published", title="Exported study")
+    url = f"/api/v1/studies/{study.pk}/export/" if detail else "/api/v1/studies/export/"
+    response = clients[role].get(url + "?format=bibtex")
+    sees = not draft or role in ("curator", "admin")
+    if detail and not sees:
+        assert response.status_code == 404
+        return
+    assert response.status_code == 200
+    assert ("Exported study" in b"".join(response.streaming_content).decode()) is sees
+    assert clients[role].post(url, {}, format="json").status_code == (405 if role in ("curator", "admin")
+                                                                      else DENIED[role])

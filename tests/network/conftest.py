@@ -1,16 +1,5 @@
-import pytest
-
 from apps.studies.models import Study
-from tests.search.conftest import drop_indices, refresh, use_backend
-
-
-@pytest.fixture(params=["database", "elasticsearch"])
-def backend(request, settings, db):
-    """The expert finder and evidence map run against both search backends (Elasticsearch from
-    KB_TEST_ELASTICSEARCH_URL; skipped without it, failed under CI)."""
-    b = use_backend(settings, request.param)
-    yield b
-    drop_indices(b)
+from tests.search.conftest import refresh
 
 
 def index_studies(backend):

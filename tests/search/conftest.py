@@ -46,13 +46,6 @@ def drop_indices(backend):
     reset_backend()
 
 
-@pytest.fixture(params=["database", "elasticsearch"])
-def backend(request, settings, db):
-    b = use_backend(settings, request.param)
-    yield b
-    drop_indices(b)
-
-
 @pytest.fixture
 def es_backend(settings, db):
     b = use_backend(settings, "elasticsearch")

@@ -3,11 +3,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from apps.common.permissions import IsCurator
 from apps.common.roles import is_curator
 from apps.common.views import KBModelViewSet
+from apps.imports import export as study_export
 from apps.summaries.models import Summary
 
 from .. import services
@@ -78,3 +80,20 @@ class StudyViewSet(KBModelViewSet):
         data = serializer.validated_data
         services.assign_topics(request.user, data["studies"], data["topics"], replace=data["replace"])
         return Response(TopicAssignmentSerializer(data).data, status=status.HTTP_200_OK)
+
+    @extend_schema(operation_id="studies_export", **study_export.schema(detail=False))
+    @action(detail=False, methods=["get"], url_path="export", renderer_classes=[JSONRenderer],
+            content_negotiation_class=study_export.ExportNegotiation, pagination_class=None)
+    def export(self, request):
+        """Export the studies the list shows (same filters, plus ``q``) as BibTeX, RIS or CSL-JSON, streamed."""
+        queryset = self.filter_queryset(Study.objects.visible_to(request.user))
+        return study_export.export_response(request, queryset)
+
+    @extend_schema(operation_id="studies_export_one", **study_export.schema(detail=True))
+    @action(detail=True, methods=["get"], url_path="export", url_name="export-one", renderer_classes=[JSONRenderer],
+            content_negotiation_class=study_export.ExportNegotiation)
+    def export_one(self, request, pk=None):
+        """Export one study as BibTeX, RIS or CSL-JSON."""
+        study = self.get_object()
+        return study_export.export_response(request, Study.objects.visible_to(request.user),
+                                            filename=f"study-{study.pk}", ids=[study.pk])

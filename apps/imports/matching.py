@@ -1,0 +1,364 @@
+"""Duplicate detection: is this entry a study kb already holds (or an earlier entry of the same file)?
+
+Rules, in order (the first that applies decides):
+
+1. **Identifiers.** The same DOI (compared lower-case), PMID or ISBN-13 is the same work. An ISBN
+   names a book, so it decides only between two entries that are not chapters (the chapters of a
+   book share its ISBN). A DOI and a PMID that point at two different studies make the match
+   uncertain (review).
+2. **Exact.** The same folded title (and subtitle), the same year and the same authors' family names
+   in the same order (needs a year or at least one author); or the same citation key, title and
+   year; or the very same BibTeX text as an earlier entry of the file or as the study's stored
+   source entry.
+3. **Fuzzy.** Candidates share the indexed title key, or the first author's folded family name with a
+   year at most one apart. The title similarity is ``rapidfuzz.fuzz.ratio`` of the folded titles
+   (0-100). A candidate is the same work when the similarity is at least ``UPPER`` (92), the first
+   authors' family names are equal, the years are at most one apart and the numbers in the titles
+   agree ("part 1" is not "part 2"). From ``LOWER`` (80) upward, or at ``UPPER`` with a missing year or
+   author, the match is *uncertain* and goes to the review queue.
+
+Vetoes (a fuzzy or exact match is impossible): different DOI, PMID or ISBN; different pages,
+edition or chapter; a different volume (except between two journal articles, where the volume is
+a detail of the same work's printing).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection
+from rapidfuzz import fuzz
+
+from apps.studies.models import Authorship, Study
+
+from .prepare import Features, features
+
+UPPER = 92.0
+LOWER = 80.0
+AUTHOR_SIMILAR = 90.0  # first authors whose family names are this similar make a match uncertain, not impossible
+
+STUDY_VALUES = ("id", "title", "subtitle", "year", "doi", "pmid", "isbn", "pages", "edition", "chapter", "volume",
+                "study_type", "source_key", "title_key")
+IN_BATCH = 500
+
+
+class Candidate:
+    """A study (``study_id``) or an entry of this file not written yet (``entry_index``) to compare with.
+
+    Stored studies come with their raw values; their :class:`Features` (folded title etc.) are computed
+    only when an entry is actually compared with them.
+    """
+
+    __slots__ = ("study_id", "entry_index", "_features", "_fields", "_authors")
+
+    def __init__(self, features: Features | None = None, study_id: int | None = None,
+                 entry_index: int | None = None, fields: dict | None = None, author_keys: tuple = ()):
+        self.study_id, self.entry_index = study_id, entry_index
+        self._features, self._fields, self._authors = features, fields, author_keys
+
+    @property
+    def features(self) -> Features:
+        if self._features is None:
+            self._features = features(self._fields, author_keys=self._authors)
+        return self._features
+
+    def index_keys(self):
+        """(doi, pmid, isbn, title_key, first author, year) without computing the features."""
+        if self._features is not None:
+            f = self._features
+            return f.doi, f.pmid, f.isbn, f.title_key, f.first_author, f.year
+        d = self._fields
+        return ((d["doi"] or "").lower(), d["pmid"] or "", d["isbn"] or "", d["title_key"],
+                self._authors[0] if self._authors else "", d["year"])
+
+
+@dataclass
+class Match:
+    candidate: Candidate
+    rule: str
+    certain: bool
+    score: float | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+def _batches(values, size=IN_BATCH):
+    values = list(values)
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def load_candidates(wanted: list[Features], blocks: "AuthorBlocks | None" = None) -> list[Candidate]:
+    """Every stored study that might match one of ``wanted``, found through indexes only: DOI, PMID, ISBN
+    and title key directly; and through the first author's family key (see :class:`AuthorBlocks`) the
+    studies of a year at most one apart whose title is not too different."""
+    dois = {f.doi for f in wanted if f.doi}
+    pmids = {f.pmid for f in wanted if f.pmid}
+    isbns = {f.isbn for f in wanted if f.isbn}
+    title_keys = {f.title_key for f in wanted if f.title_key}
+    db = _lookups()
+    rows = {}
+    for column, values in (("doi", dois), ("pmid", pmids), ("isbn", isbns), ("title_key", title_keys)):
+        if values:
+            rows.update((row[0], row) for row in db.studies_by(column, values))
+    ids = [i for i in (blocks or AuthorBlocks()).candidates(wanted) if i not in rows]
+    if ids:
+        rows.update((row[0], row) for row in db.studies_by("id", ids))
+    if not rows:
+        return []
+    families = dict(db.author_keys(list(rows)))
+    return [Candidate(study_id=row[0], fields=dict(zip(STUDY_VALUES, row)), author_keys=families.get(row[0], ()))
+            for row in rows.values()]
+
+
+PREFILTER = LOWER - 10  # on the indexed 200-character title keys, before the full comparison
+
+
+class AuthorBlocks:
+    """Stored studies by their first author's folded family name: (id, year, title key) per name.
+
+    Names are looked up in the database (the partial index on ``Authorship(family_key) WHERE
+    position = 1``, joined to the studies by primary key) the first time an entry of the job needs them
+    and kept for the rest of the job, so a common name ("Hansen") costs one query per job rather than
+    one per chunk. Studies the job writes are added as it goes; a name whose studies the job changed
+    is looked up again. Within a block only studies of a year at most one apart whose title keys are
+    at least ``PREFILTER`` similar are fetched for the full comparison.
+    """
+
+    def __init__(self):
+        self.by_key: dict[str, dict] = {}  # family key -> year -> [(study id, title key)]
+
+    def candidates(self, wanted: list[Features]) -> set[int]:
+        missing = {f.first_author for f in wanted
+                   if f.first_author and f.year is not None and f.first_author not in self.by_key}
+        if missing:
+            for key in missing:
+                self.by_key[key] = defaultdict(list)
+            for key, study_id, year, tkey in _lookups().first_author_studies(missing):
+                if year is not None:
+                    self.by_key[key][year].append((study_id, tkey))
+        ids = set()
+        ratio = fuzz.ratio
+        for f in wanted:
+            if not f.first_author or f.year is None:
+                continue
+            years = self.by_key.get(f.first_author)
+            if not years:
+                continue
+            for year in (f.year - 1, f.year, f.year + 1):
+                for study_id, tkey in years.get(year, ()):
+                    if tkey == f.title_key or ratio(tkey, f.title_key, score_cutoff=PREFILTER):
+                        ids.add(study_id)
+        return ids
+
+    def add(self, key: str, study_id: int, year, tkey: str):
+        if key in self.by_key and year is not None:
+            self.by_key[key][year].append((study_id, tkey))
+
+    def forget(self, key: str):
+        self.by_key.pop(key, None)
+
+
+def _lookups():
+    return _PostgresLookups() if connection.vendor == "postgresql" else _OrmLookups()
+
+
+class _OrmLookups:
+    """Candidate queries through the ORM (SQLite and other databases), in batches of ``IN_BATCH`` values."""
+
+    def studies_by(self, column, values):
+        for batch in _batches(values):
+            qs = Study.objects.filter(**{f"{column}__in": batch}).order_by()
+            if column in ("doi", "pmid", "isbn"):
+                qs = qs.exclude(**{column: ""})
+            yield from qs.values_list(*STUDY_VALUES)
+
+    def first_author_studies(self, keys):
+        for batch in _batches(keys):
+            yield from (Authorship.objects.filter(position=1, family_key__in=batch).order_by()
+                        .values_list("family_key", "study_id", "study__year", "study__title_key"))
+
+    def author_keys(self, ids):
+        keys = defaultdict(list)
+        for batch in _batches(ids):
+            for study_id, key in (Authorship.objects.filter(study_id__in=batch).order_by("study_id", "position")
+                                  .values_list("study_id", "family_key")):
+                keys[study_id].append(key)
+        return [(study_id, tuple(k)) for study_id, k in keys.items()]
+
+
+class _PostgresLookups:
+    """The same queries on PostgreSQL with one array parameter each (``= ANY(...)``) instead of thousands
+    of ``IN`` placeholders, which cost more to build and send than the lookups themselves."""
+
+    SEP = "\x1f"  # keys and identifiers never hold control characters (prepare.clean_text)
+
+    def _any(self, values, cast="text"):
+        return f"= ANY(string_to_array(%s, chr(31))::{cast}[])", self.SEP.join(str(v) for v in values)
+
+    def _fetch(self, sql, param):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [param])
+            return cursor.fetchall()
+
+    def studies_by(self, column, values):
+        if not values:
+            return []
+        op, param = self._any(values, "bigint" if column == "id" else "text")
+        extra = f' AND "{column}" <> \'\'' if column in ("doi", "pmid", "isbn") else ""  # the partial indexes
+        cols = ", ".join(f'"{c}"' for c in STUDY_VALUES)
+        return self._fetch(f'SELECT {cols} FROM "{Study._meta.db_table}" WHERE "{column}" {op}{extra}', param)
+
+    def first_author_studies(self, keys):
+        op, param = self._any(keys)
+        return self._fetch(
+            f'SELECT a."family_key", a."study_id", s."year", s."title_key" FROM "{Authorship._meta.db_table}" a '
+            f'JOIN "{Study._meta.db_table}" s ON s."id" = a."study_id" '
+            f'WHERE a."position" = 1 AND a."family_key" {op}', param)
+
+    def author_keys(self, ids):
+        op, param = self._any(ids, "bigint")
+        rows = self._fetch(f'SELECT "study_id", array_agg("family_key" ORDER BY "position") '
+                           f'FROM "{Authorship._meta.db_table}" WHERE "study_id" {op} GROUP BY "study_id"', param)
+        return [(study_id, tuple(keys)) for study_id, keys in rows]
+
+
+def isbn_decides(a: Features, b: Features) -> bool:
+    return "book_chapter" not in (a.study_type, b.study_type) and not (a.chapter or b.chapter) \
+        and not (a.pages and b.pages and a.pages != b.pages)
+
+
+def _veto(f: Features, g: Features) -> str | None:
+    if {f.study_type, g.study_type} == {"book", "book_chapter"}:
+        return "type"  # a chapter and its book share title words, editors and year
+    for name in ("doi", "pmid", "isbn", "pages", "edition", "chapter"):
+        a, b = getattr(f, name), getattr(g, name)
+        if a and b and a != b:
+            return name
+    if f.volume and g.volume and f.volume != g.volume and not (f.study_type == g.study_type == "article"):
+        return "volume"
+    return None
+
+
+def compare(f: Features, g: Features) -> Match | None:
+    """How ``f`` (an entry) relates to ``g`` (a candidate): certain, uncertain, or no match (None)."""
+    if _veto(f, g):
+        return None
+    reasons = []
+    if f.year is not None and g.year is not None:
+        if abs(f.year - g.year) > 1:
+            return None
+        year_ok = True
+        if f.year != g.year:
+            reasons.append(f"years differ by one ({f.year}, {g.year})")
+    else:
+        year_ok = None
+        reasons.append("a year is missing")
+    if f.first_author and g.first_author:
+        if f.first_author == g.first_author:
+            author_ok = True
+        elif fuzz.ratio(f.first_author, g.first_author) >= AUTHOR_SIMILAR:
+            author_ok = None
+            reasons.append(f"first authors' names are similar, not equal ({f.first_author}, {g.first_author})")
+        else:
+            return None
+    else:
+        author_ok = None
+        if f.first_author or g.first_author:
+            reasons.append("one has no authors")
+    score = 100.0 if f.title == g.title else round(fuzz.ratio(f.title, g.title), 1)
+    if score < LOWER:
+        return None
+    same_type = f.study_type == g.study_type or not (f.study_type and g.study_type)
+    if not same_type:
+        reasons.append(f"types differ ({f.study_type}, {g.study_type})")
+    if same_type and f.title == g.title and f.year == g.year and f.authors == g.authors \
+            and (f.year is not None or f.authors):
+        return Match(Candidate(g), "exact", True, 100.0, ["same title, year and authors"])
+    if f.raw and f.raw == g.raw:
+        return Match(Candidate(g), "exact", True, 100.0, ["the same BibTeX entry"])
+    if same_type and f.key and f.key == g.key and f.title == g.title and f.year == g.year:
+        return Match(Candidate(g), "exact", True, 100.0, ["same citation key, title and year"])
+    numbers_ok = f.numbers == g.numbers
+    if not numbers_ok:
+        reasons.append("the numbers in the titles differ")
+    if score >= UPPER and year_ok and author_ok and numbers_ok and same_type:
+        return Match(Candidate(g), "fuzzy", True, score, reasons or ["similar title, same first author and year"])
+    if score < UPPER:
+        reasons.append(f"titles are similar, not the same ({score:.0f}/100)")
+    return Match(Candidate(g), "fuzzy", False, score, reasons)
+
+
+class CandidateIndex:
+    """Candidates by identifier, title key and (first author, year), for one chunk (or a dry run)."""
+
+    def __init__(self, candidates=()):
+        self.by_doi, self.by_pmid, self.by_isbn = {}, {}, defaultdict(list)
+        self.by_title = defaultdict(list)
+        self.by_author = defaultdict(list)
+        for c in candidates:
+            self.add(c)
+
+    def add(self, c: Candidate):
+        doi, pmid, isbn, title_key, first_author, year = c.index_keys()
+        if doi:
+            self.by_doi.setdefault(doi, c)
+        if pmid:
+            self.by_pmid.setdefault(pmid, c)
+        if isbn:
+            self.by_isbn[isbn].append(c)
+        if title_key:
+            self.by_title[title_key].append(c)
+        if first_author and year is not None:
+            self.by_author[(first_author, year)].append(c)
+
+    def holder(self, name: str, value: str) -> Candidate | None:
+        """The candidate that holds this DOI or PMID (unique in the database)."""
+        return (self.by_doi if name == "doi" else self.by_pmid).get(value)
+
+    def find(self, f: Features) -> Match | None:
+        """The best match for ``f``: a certain one if there is any, else the best uncertain one."""
+        by_doi = self.by_doi.get(f.doi) if f.doi else None
+        by_pmid = self.by_pmid.get(f.pmid) if f.pmid else None
+        if by_doi is not None and by_pmid is not None and not _same(by_doi, by_pmid):
+            return Match(by_doi, "doi", False, None, [
+                f"the DOI {f.doi} and the PMID {f.pmid} belong to two different studies or entries"])
+        if by_doi is not None:
+            return Match(by_doi, "doi", True, None, [f"same DOI {f.doi}"])
+        if by_pmid is not None:
+            return Match(by_pmid, "pmid", True, None, [f"same PMID {f.pmid}"])
+        if f.isbn:
+            same = [c for c in self.by_isbn.get(f.isbn, ()) if isbn_decides(f, c.features)]
+            if same:
+                best = max(same, key=lambda c: (fuzz.ratio(f.title, c.features.title), -_order(c)))
+                return Match(best, "isbn", True, None, [f"same ISBN {f.isbn}"])
+        seen = set()
+        pool = list(self.by_title.get(f.title_key, ()))
+        if f.first_author and f.year is not None:
+            for y in (f.year - 1, f.year, f.year + 1):
+                pool.extend(self.by_author.get((f.first_author, y), ()))
+        best = None
+        for c in pool:
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            m = compare(f, c.features)
+            if m is None:
+                continue
+            m.candidate = c
+            rank = (m.certain, m.rule == "exact", m.score or 0.0, -_order(c))
+            if best is None or rank > best[0]:
+                best = (rank, m)
+        return best[1] if best else None
+
+
+def _same(a: Candidate, b: Candidate) -> bool:
+    if a.study_id is not None or b.study_id is not None:
+        return a.study_id == b.study_id
+    return a.entry_index == b.entry_index
+
+
+def _order(c: Candidate) -> int:
+    """Prefer stored studies (lowest id first), then earlier entries of the file."""
+    if c.study_id is not None:
+        return c.study_id
+    return 10**15 + (c.entry_index or 0)

@@ -1,0 +1,12 @@
+"""Celery tasks of the importer. They take a job's primary key and re-read it; running one twice is
+harmless (a finished job is left alone, an interrupted one resumes after its last recorded entry)."""
+
+from celery import shared_task
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def run_import(job_id):
+    from .services import run_job
+
+    job = run_job(job_id)
+    return {"job": job.pk, "status": job.status, "done": job.done}

@@ -1,0 +1,195 @@
+"""The import API: upload (202 + the job's URL, run after commit), progress and report, retry of a
+failed entry, undo (409 when studies were edited since), the review queue, the audit log."""
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.audit.models import AuditEntry
+from apps.imports.models import ImportJob, ImportOutcome, Outcome, ReviewItem
+from apps.studies.models import Study
+from search.models import PendingIndex
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+GOOD = ("@article{a, title={Integrated treatment for dual diagnosis}, author={Ødegård, Kari}, year={2019}, "
+        "doi={10.1000/abc}}\n"
+        "@article{b, title={Housing first in Norway}, author={Hansen, Per}, year={2020}}\n"
+        "@article{c, title={Broken entry, author={Smith, J}, year={2018}\n")
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+def upload(client, text=GOOD, name="refs.bib", **data):
+    f = SimpleUploadedFile(name, text.encode("utf-8") if isinstance(text, str) else text,
+                           content_type="application/x-bibtex")
+    return client.post("/api/v1/imports/", {"file": f, **data}, format="multipart")
+
+
+def test_upload_answers_202_and_the_worker_runs_after_commit(curator_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = upload(curator_client)
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "queued" and body["url"].endswith(f"/api/v1/imports/{body['id']}/")
+    assert response["Location"] == body["url"]
+    assert len(callbacks) >= 1  # enqueued after commit, never inside the request's transaction
+    job = curator_client.get(body["url"]).json()
+    assert job["status"] == "done"
+    assert job["progress"] == {"done": 3, "total": 3, "percent": 100.0}
+    assert job["counts"]["created"] == 2 and job["counts"]["failed"] == 1 and job["counts"]["total"] == 3
+    assert job["checksum"] and job["file_name"] == "refs.bib" and job["uploaded_by"]
+    report = curator_client.get(job["outcomes_url"]).json()
+    assert report["count"] == 3 and [o["index"] for o in report["results"]] == [0, 1, 2]
+    failed = curator_client.get(job["outcomes_url"] + "?outcome=failed").json()["results"]
+    assert len(failed) == 1 and failed[0]["line"] == 3 and failed[0]["raw"].startswith("@article{c")
+    assert "brace" in failed[0]["message"]
+
+
+def test_the_job_waits_for_commit(curator_client):
+    response = upload(curator_client)  # no commit inside the test transaction: nothing ran
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert job.status == "queued" and not Study.objects.exists()
+    assert job.file.read().decode() == GOOD
+
+
+def test_dry_run_and_policy_options(curator_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(curator_client, dry_run="true", policy="overwrite")
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert job.dry_run and job.policy == "overwrite" and job.status == "done"
+    assert job.counts["created"] == 2 and not Study.objects.exists()
+
+
+@pytest.mark.parametrize("data,field", [({"policy": "merge-all"}, "policy"), ({"dry_run": "maybe"}, "dry_run")])
+def test_bad_options_name_the_field(curator_client, data, field):
+    response = upload(curator_client, **data)
+    assert response.status_code == 400 and field in response.json()
+
+
+def test_missing_or_empty_file_names_the_field(curator_client):
+    assert "file" in curator_client.post("/api/v1/imports/", {}, format="multipart").json()
+    response = upload(curator_client, text=b"")
+    assert response.status_code == 400 and "file" in response.json()
+
+
+def test_upload_size_limit(curator_client, settings):
+    settings.KB_MAX_UPLOAD_BYTES = 100
+    response = upload(curator_client, text="@misc{a, title={" + "x" * 200 + "}}")
+    assert response.status_code == 413
+    assert "file" in response.json() and "limit" in response.json()["detail"]
+    assert not ImportJob.objects.exists()
+
+
+def test_a_huge_upload_is_refused_before_the_body_is_read(curator_client, settings):
+    settings.KB_MAX_UPLOAD_BYTES = 1000
+    response = curator_client.generic("POST", "/api/v1/imports/", b"x" * 10,
+                                      content_type="multipart/form-data; boundary=xyz",
+                                      CONTENT_LENGTH=str(100 * 1024 * 1024))
+    assert response.status_code == 413 and "file" in response.json()
+
+
+def test_retry_a_failed_entry_with_corrected_text(curator_client):
+    job = factories.import_file(GOOD, user=None)
+    failed = ImportOutcome.objects.get(job=job, outcome=Outcome.FAILED)
+    url = f"/api/v1/imports/{job.pk}/outcomes/{failed.index}/retry/"
+    assert curator_client.post(url, {"text": "not bibtex"}, format="json").status_code == 400
+    response = curator_client.post(url, {"text": "@article{c, title={Broken entry fixed}, author={Smith, J}, "
+                                                 "year={2018}}"}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["outcome"] == "created" and body["retries"] == 1 and body["study"]
+    assert Study.objects.get(pk=body["study"]).title == "Broken entry fixed"
+    job.refresh_from_db()
+    assert job.counts["failed"] == 0 and job.counts["created"] == 3
+    # only failed entries can be retried
+    again = curator_client.post(url, {"text": "@article{c, title={X}, year={2018}}"}, format="json")
+    assert again.status_code == 409
+
+
+def test_undo_removes_created_and_restores_changed(curator_client):
+    kept = factories.study(doi="10.1000/abc", title="Integrated treatment for dual diagnosis", abstract="",
+                           volume="")
+    job = factories.import_file(GOOD.replace("doi={10.1000/abc}", "doi={10.1000/abc}, volume={9}"))
+    kept.refresh_from_db()
+    assert kept.volume == "9" and Study.objects.count() == 2
+    response = curator_client.post(f"/api/v1/imports/{job.pk}/undo/")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "undone"
+    kept.refresh_from_db()
+    assert kept.volume == "" and list(Study.objects.all()) == [kept]
+    assert curator_client.post(f"/api/v1/imports/{job.pk}/undo/").status_code == 409
+
+
+def test_undo_is_refused_when_a_study_was_edited_since(curator_client):
+    job = factories.import_file(GOOD)
+    created = ImportOutcome.objects.filter(job=job, outcome=Outcome.CREATED).first().study
+    curator_client.patch(f"/api/v1/studies/{created.pk}/", {"title": "Edited by a curator"}, format="json")
+    response = curator_client.post(f"/api/v1/imports/{job.pk}/undo/")
+    assert response.status_code == 409
+    body = response.json()
+    assert [s["id"] for s in body["edited_studies"]] == [created.pk] and "detail" in body
+    assert Study.objects.count() == 2  # nothing undone
+
+
+def test_review_queue_resolve_merge_and_create(curator_client):
+    study = factories.study(title="Integrated treatment for patients with substance use and psychosis in Norway",
+                            authors=("Ødegård, Kari",), year=2015, abstract="")
+    text = ("@article{a, title={Integrated treatment of patients with substance use disorders and psychosis}, "
+            "author={Ødegård, Kari}, year={2015}, abstract={An abstract.}}\n"
+            "@article{b, title={Integrated treatment for patients with substance abuse and psychosis}, "
+            "author={Ødegård, Kari}, year={2015}, pages={1--2}}\n")
+    job = factories.import_file(text)
+    assert job.counts["review"] == 2
+    listing = curator_client.get("/api/v1/import-reviews/?status=open").json()
+    assert listing["count"] == 2
+    first, second = sorted(listing["results"], key=lambda r: r["entry"]["index"])
+    assert first["candidate"]["id"] == study.pk and first["entry"]["title"].startswith("Integrated")
+    merged = curator_client.post(f"/api/v1/import-reviews/{first['id']}/resolve/", {"decision": "merge"},
+                                 format="json")
+    assert merged.status_code == 200 and merged.json()["status"] == "merged"
+    study.refresh_from_db()
+    assert study.abstract == "An abstract."
+    created = curator_client.post(f"/api/v1/import-reviews/{second['id']}/resolve/", {"decision": "create"},
+                                  format="json")
+    assert created.json()["status"] == "created" and Study.objects.count() == 2
+    assert curator_client.post(f"/api/v1/import-reviews/{second['id']}/resolve/", {"decision": "create"},
+                               format="json").status_code == 409
+    job.refresh_from_db()
+    assert job.counts["review"] == 0 and job.counts["merged"] == 1 and job.counts["created"] == 1
+    assert not ReviewItem.objects.filter(status="open").exists()
+    bad = curator_client.post(f"/api/v1/import-reviews/{first['id']}/resolve/", {"decision": "maybe"}, format="json")
+    assert bad.status_code == 400 and "decision" in bad.json()
+
+
+def test_imports_write_audit_entries_and_outbox_rows_in_bulk(curator):
+    job = factories.import_file(GOOD, user=curator)
+    created = list(ImportOutcome.objects.filter(job=job, outcome=Outcome.CREATED).values_list("study_id", flat=True))
+    entries = AuditEntry.objects.filter(object_type="study", object_id__in=created)
+    assert entries.count() == 2 and {e.action for e in entries} == {"import"}
+    assert all(e.actor == curator and e.via == "bibtex:refs.bib" for e in entries)
+    assert set(PendingIndex.objects.filter(kind="studies").values_list("object_id", flat=True)) >= set(created)
+
+
+def test_resume_endpoint_runs_an_interrupted_job(curator_client, django_capture_on_commit_callbacks):
+    job = factories.import_file(GOOD, run=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = curator_client.post(f"/api/v1/imports/{job.pk}/resume/")
+    assert response.status_code == 202
+    job.refresh_from_db()
+    assert job.status == "done"
+    assert curator_client.post(f"/api/v1/imports/{job.pk}/resume/").status_code == 409
+
+
+def test_list_jobs(curator_client):
+    factories.import_file(GOOD)
+    factories.import_file(io.BytesIO(b"").getvalue() or "junk that is not bibtex", name="junk.txt")
+    body = curator_client.get("/api/v1/imports/").json()
+    assert body["count"] == 2
+    statuses = {j["file_name"]: j["status"] for j in body["results"]}
+    assert statuses == {"refs.bib": "done", "junk.txt": "failed"}
+    assert curator_client.get("/api/v1/imports/?status=failed").json()["count"] == 1
