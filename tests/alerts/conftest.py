@@ -1,1 +1,0 @@
-from tests.network.conftest import backend  # noqa: F401  (both search backends)
