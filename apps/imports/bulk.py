@@ -38,23 +38,15 @@ class RowWriter:
                            [table, column, n])
             return [row[0] for row in cursor.fetchall()]
 
-    def _specs(self, fields):
-        return [(f.attname, f.attname in self.json, self.callable_defaults.get(f.attname),
-                 self.defaults.get(f.attname)) for f in fields]
-
-    @staticmethod
-    def _values(row, specs):
-        out = []
-        append = out.append
-        get = row.get
-        for attname, is_json, factory, default in specs:
-            value = get(attname, _MISSING)
-            if value is _MISSING:
-                value = factory.get_default() if factory is not None else default
-            if is_json and value is not None:
-                value = "[]" if value == [] else "{}" if value == {} else json.dumps(value, ensure_ascii=False)
-            append(value)
-        return out
+    def _template(self, fields):
+        """Defaults of the columns (callable ones called once per insert), JSON already encoded."""
+        template = {}
+        for f in fields:
+            value = f.get_default() if f.attname in self.callable_defaults else self.defaults.get(f.attname)
+            if f.attname in self.json and value is not None:
+                value = json.dumps(value, ensure_ascii=False)
+            template[f.attname] = value
+        return template
 
     def insert(self, rows: list[dict], with_ids: bool = False) -> list[int] | None:
         """Insert ``rows``; with ``with_ids`` return their new primary keys (also set as ``row["id"]``)."""
@@ -75,12 +67,53 @@ class RowWriter:
             fields = [self.pk] + fields
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         sql = f"COPY {connection.ops.quote_name(self.model._meta.db_table)} ({columns}) FROM STDIN"
-        specs, values = self._specs(fields), self._values
+        template = self._template(fields)
+        attnames = [f.attname for f in fields]
+        json_names = [a for a in attnames if a in self.json]
+        dumps = json.dumps
         with connection.cursor() as cursor:
             with cursor.cursor.copy(sql) as copy:
                 for row in rows:
-                    copy.write_row(values(row, specs))
+                    values = {**template, **row}
+                    for name in json_names:
+                        if name in row:
+                            value = row[name]
+                            values[name] = (None if value is None else "[]" if value == [] else "{}" if value == {}
+                                            else dumps(value, ensure_ascii=False))
+                    copy.write_row([values[a] for a in attnames])
         return [row[self.pk.attname] for row in rows] if with_ids else None
+
+
+    def update(self, changes: list[tuple[int, dict]]):
+        """Update rows by primary key: ``[(pk, {attname: value})]``. On PostgreSQL rows changing the same
+        columns share one ``UPDATE ... FROM (VALUES ...)`` statement; elsewhere one UPDATE per row."""
+        if not changes:
+            return
+        if not self.use_copy:
+            for pk, values in changes:
+                self.model.objects.filter(pk=pk).update(**values)
+            return
+        groups: dict = {}
+        for pk, values in changes:
+            groups.setdefault(tuple(sorted(values)), []).append((pk, values))
+        meta = self.model._meta
+        quote = connection.ops.quote_name
+        for names, rows in groups.items():
+            fields = [meta.get_field(n) for n in names]
+            casts = [self.pk.db_type(connection)] + [f.db_type(connection) for f in fields]
+            row_sql = "(" + ", ".join(f"%s::{c}" for c in casts) + ")"
+            sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
+            columns = ", ".join([quote(self.pk.column)] + [quote(f.column) for f in fields])
+            for i in range(0, len(rows), 200):
+                part = rows[i:i + 200]
+                params = []
+                for pk, values in part:
+                    params.append(pk)
+                    params.extend(f.get_db_prep_save(values[n], connection) for n, f in zip(names, fields))
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {quote(meta.db_table)} AS t SET {sets} FROM (VALUES {', '.join([row_sql] * len(part))}) "
+                        f"AS v({columns}) WHERE t.{quote(self.pk.column)} = v.{quote(self.pk.column)}", params)
 
 
 _writers: dict = {}

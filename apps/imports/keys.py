@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _FOLD = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "å": "a", "Å": "A", "ß": "ss",
                        "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d",
@@ -49,6 +50,7 @@ def full_title_key(title: str, subtitle: str = "") -> str:
     return " ".join(pattern.split(folded)).strip()
 
 
+@lru_cache(maxsize=50_000)
 def family_key(family: str) -> str:
     """``"Ødegård"`` / ``"Odegard"`` / ``"{\\O}deg{\\aa}rd"`` decoded -> ``"odegard"``."""
     return _NOT_WORD.sub("", fold(family or ""))[:FAMILY_KEY_LENGTH]

@@ -49,9 +49,15 @@ def clean_text(value: str) -> str:
     return value
 
 
+_NEEDS_SQUASH = re.compile(r"\s\s|[^\S ]|^\s|\s$|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def squash(value: str) -> str:
+    """Whitespace runs to one space, trimmed, and safe to store (see :func:`clean_text`)."""
     if not value:
         return ""
+    if not _NEEDS_SQUASH.search(value):
+        return value
     return " ".join(clean_text(value).split())
 
 
@@ -196,7 +202,10 @@ def prepare(entry: Entry) -> Prepared:
     if editors_as_authors and authors:
         warnings.append("no authors: the editors are listed as the study's authors")
 
-    source = {"entry_type": entry.entry_type, "authors": [person_json(p) for p in rec.authors],
+    # the authors' parts are kept only when the authorship rows cannot tell them (particles, suffixes,
+    # corporate names, ORCIDs); editors always (a study has no editor rows)
+    special = any(p.von or p.suffix or p.corporate or p.orcid for p in rec.authors)
+    source = {"entry_type": entry.entry_type, "authors": [person_json(p) for p in rec.authors] if special else [],
               "editors": [person_json(p) for p in rec.editors], "editors_as_authors": editors_as_authors,
               "et_al": rec.authors_et_al, "note": clean_text(rec.note),
               "extra": {k: clean_text(v) for k, v in rec.extra.items()}}

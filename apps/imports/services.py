@@ -36,6 +36,7 @@ from search.sync import batched, mark_dirty
 
 from .authors import ResearcherIndex
 from .bibtex import iter_bibtex, read_bibtex
+from .bibtex.writers import BIBTEX_TYPE_BY_STUDY_TYPE
 from .bibtex.encoding import sniff
 from .bulk import writer
 from .keys import family_key, title_key
@@ -240,7 +241,7 @@ class Decision:
     def to_outcome(self, job) -> dict:
         """The outcome row (attnames -> values) of this decision."""
         p = self.prepared
-        keep_raw = self.outcome != Outcome.CREATED or job.dry_run
+        keep_raw = self.outcome in (Outcome.FAILED, Outcome.REVIEW)  # the others: the study, or the stored file
         return {
             "job_id": job.pk, "index": self.index, "key": self.key[:255], "line": self.line,
             "entry_type": self.entry_type[:40], "outcome": self.outcome, "study_id": self.study_id,
@@ -589,11 +590,13 @@ class Importer:
                 authorships.append({"study_id": study_id, "position": position, "name": a["name"],
                                     "family_name": a["family_name"], "given_name": a["given_name"],
                                     "family_key": family_key(a["family_name"]), "researcher_id": a.get("researcher")})
-            sources.append({"study_id": study_id, "job_id": job.pk, "entry_type": p.entry_type,
-                            "data": _source_data(p)})
+            data = _source_data(p)
+            if data or BIBTEX_TYPE_BY_STUDY_TYPE.get(p.fields["study_type"]) != p.entry_type:
+                sources.append({"study_id": study_id, "job_id": job.pk, "entry_type": p.entry_type, "data": data})
             if p.authors:
-                row = rows[len(sources) - 1]
-                self.blocks.add(family_key(p.authors[0]["family_name"]), study_id, row["year"], row["title_key"])
+                fields = p.fields
+                self.blocks.add(family_key(p.authors[0]["family_name"]), study_id, fields["year"],
+                                title_key(fields["title"], fields["subtitle"]))
             d.message = f"Created study {study_id}." + (f" {len(p.warnings)} warning(s)." if p.warnings else "")
         if not writer(Study).use_copy:  # bulk_create set updated_at itself
             stamps = dict(Study.objects.filter(pk__in=ids).values_list("pk", "updated_at"))
@@ -720,8 +723,7 @@ class Importer:
             d.changed_fields, d.previous = sorted(new), _jsonable(previous)
             d.study_updated_at = study.updated_at
             d.message = self._match_message(d)
-        for study_id, values in changed:
-            Study.objects.filter(pk=study_id).update(**values)
+        writer(Study).update(changed)
         if changed:
             mark_dirty("studies", [study_id for study_id, _ in changed])
             self.audit(audit)
@@ -773,7 +775,7 @@ def _repr(fields: dict) -> str:
 
 
 def _source_data(p: Prepared) -> dict:
-    return {k: v for k, v in p.source.items() if not _is_empty(v)}
+    return {k: v for k, v in p.source.items() if v and k != "entry_type"}
 
 
 def _jsonable(previous: dict) -> dict:
