@@ -26,6 +26,7 @@ import io
 import json
 import os
 import random
+import shutil
 import sys
 import threading
 import time
@@ -313,6 +314,7 @@ def main():
     finally:
         if not args.keep:
             creation.destroy_test_db(original_name, verbosity=0)
+        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

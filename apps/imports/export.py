@@ -83,6 +83,10 @@ def chosen_format(request) -> str:
                         "application/vnd.citationstyles.csl+json (or use ?format=bibtex|ris|csljson).")
 
 
+CSL_ITEMS = {"type": "array", "description": "CSL-JSON items (citeproc's input format).",
+             "items": {"type": "object", "additionalProperties": True}}
+
+
 def schema(detail: bool) -> dict:
     """drf-spectacular arguments for the export actions."""
     params = [OpenApiParameter("format", str, enum=list(FORMATS), required=False,
@@ -96,7 +100,7 @@ def schema(detail: bool) -> dict:
         "responses": {
             (200, "application/x-bibtex"): OpenApiTypes.STR,
             (200, "application/x-research-info-systems"): OpenApiTypes.STR,
-            (200, "application/vnd.citationstyles.csl+json"): OpenApiTypes.OBJECT,
+            (200, "application/vnd.citationstyles.csl+json"): CSL_ITEMS,
             406: OpenApiResponse(OpenApiTypes.OBJECT,
                                  description="None of the formats named in Accept can be produced."),
         },

@@ -23,7 +23,7 @@ a detail of the same work's printing).
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -124,18 +124,30 @@ class AuthorBlocks:
     at least ``PREFILTER`` similar are fetched for the full comparison.
     """
 
+    MAX_ROWS = 50_000  # least recently used names are dropped beyond this (memory stays bounded)
+
     def __init__(self):
-        self.by_key: dict[str, dict] = {}  # family key -> year -> [(study id, title key)]
+        self.by_key: OrderedDict[str, dict] = OrderedDict()  # family key -> year -> [(study id, title key)]
+        self.sizes: dict[str, int] = {}
+        self.rows = 0
 
     def candidates(self, wanted: list[Features]) -> set[int]:
-        missing = {f.first_author for f in wanted
-                   if f.first_author and f.year is not None and f.first_author not in self.by_key}
+        needed = {f.first_author for f in wanted if f.first_author and f.year is not None}
+        for key in needed & self.by_key.keys():
+            self.by_key.move_to_end(key)
+        missing = needed - self.by_key.keys()
         if missing:
             for key in missing:
                 self.by_key[key] = defaultdict(list)
+                self.sizes[key] = 0
             for key, study_id, year, tkey in _lookups().first_author_studies(missing):
                 if year is not None:
                     self.by_key[key][year].append((study_id, tkey))
+                    self.sizes[key] += 1
+                    self.rows += 1
+            while self.rows > self.MAX_ROWS and len(self.by_key) > len(needed):
+                key, _ = self.by_key.popitem(last=False)
+                self.rows -= self.sizes.pop(key, 0)
         ids = set()
         ratio = fuzz.ratio
         for f in wanted:
@@ -153,9 +165,12 @@ class AuthorBlocks:
     def add(self, key: str, study_id: int, year, tkey: str):
         if key in self.by_key and year is not None:
             self.by_key[key][year].append((study_id, tkey))
+            self.sizes[key] += 1
+            self.rows += 1
 
     def forget(self, key: str):
-        self.by_key.pop(key, None)
+        if self.by_key.pop(key, None) is not None:
+            self.rows -= self.sizes.pop(key, 0)
 
 
 def _lookups():

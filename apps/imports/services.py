@@ -23,7 +23,7 @@ from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -47,7 +47,7 @@ from .prepare import EntryFailed, Prepared, prepare, prepared_features
 
 log = logging.getLogger(__name__)
 
-CHUNK = 500
+CHUNK = 1000
 MERGE_FIELDS = ("title", "subtitle", "abstract", "language", "volume", "issue", "pages", "publisher", "edition",
                 "chapter", "doi", "pmid", "pmcid", "isbn", "url", "keywords")
 UNIQUE_FIELDS = ("doi", "pmid")
@@ -272,7 +272,7 @@ class Importer:
         self.user = user if user is not None else job.uploaded_by
         self.researchers = None
         self.venues = {}
-        self.claimed = {}                  # study id -> index of the entry that created or matched it
+        self.claimed = {}                  # study id -> entry that created or matched it (this chunk; dry run: all)
         self.pending = CandidateIndex()    # a dry run's would-be studies (kept for the whole file)
         self.created_by_entry = {}         # entry index -> study id written in this chunk
         self.blocks = AuthorBlocks()       # stored studies by first author, cached for the job
@@ -280,11 +280,28 @@ class Importer:
 
     # -- state -------------------------------------------------------------------------------------
     def load_state(self):
+        """Forget what this object knows of the job's progress (after another worker moved it on)."""
         self.claimed = {}
-        rows = self.job.outcomes.filter(outcome__in=[Outcome.CREATED, Outcome.MERGED, Outcome.SKIPPED],
-                                        study__isnull=False).values_list("study_id", "index")
-        for study_id, index in rows:
-            self.claimed.setdefault(study_id, index)
+
+    def claimed_in_db(self, study_ids) -> dict:
+        """Which of these studies this job already created or matched, and by which entry (the first)."""
+        ids = sorted({i for i in study_ids if i is not None})
+        if not ids:
+            return {}
+        kinds = [Outcome.CREATED, Outcome.MERGED, Outcome.SKIPPED]
+        if connection.vendor == "postgresql":  # one array parameter instead of thousands of placeholders
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f'SELECT "study_id", MIN("index") FROM "{ImportOutcome._meta.db_table}" WHERE "job_id" = %s '
+                    f'AND "outcome" IN (%s, %s, %s) AND "study_id" = ANY(string_to_array(%s, \',\')::bigint[]) '
+                    f'GROUP BY "study_id"', [self.job.pk, *kinds, ",".join(map(str, ids))])
+                return dict(cursor.fetchall())
+        out = {}
+        for i in range(0, len(ids), 500):
+            for study_id, index in (self.job.outcomes.filter(outcome__in=kinds, study_id__in=ids[i:i + 500])
+                                    .order_by("index").values_list("study_id", "index")):
+                out.setdefault(study_id, index)
+        return out
 
     def _researchers(self):
         if self.researchers is None:
@@ -365,6 +382,8 @@ class Importer:
             if locked.done != job.done:  # another worker got further meanwhile
                 job.done = locked.done
                 self.load_state()
+                counts.clear()
+                counts.update(recount(job))
                 items = [i for i in items if i.index >= job.done]
                 if not items:
                     return
@@ -421,7 +440,10 @@ class Importer:
         job = self.job
         prepared = [d for d in items if d.prepared is not None]
         feats = {d.index: d.features or prepared_features(d.prepared) for d in prepared}
-        index = CandidateIndex(load_candidates(list(feats.values()), self.blocks))
+        candidates = load_candidates(list(feats.values()), self.blocks)
+        index = CandidateIndex(candidates)
+        if not job.dry_run:  # a dry run keeps its claims in memory (nothing of it is in the database)
+            self.claimed = self.claimed_in_db(c.study_id for c in candidates)
         claimed_here = {}
         for d in items:
             if d.prepared is None:
@@ -546,6 +568,8 @@ class Importer:
         missing = {k: v for k, v in wanted.items() if k not in self.venues}
         if not missing:
             return
+        if len(self.venues) > 20_000:  # a cache, not a copy of the venue table
+            self.venues = {}
         def load(queryset):
             for vid, name, issn in queryset.values_list("id", "name", "issn"):
                 self.venues.setdefault((name.lower(), issn), vid)
