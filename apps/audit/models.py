@@ -26,8 +26,9 @@ class AuditEntry(models.Model):
     """
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    # no index of its own: the (actor, created_at) index serves lookups by actor
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", editable=False)
+                              related_name="+", editable=False, db_index=False)
     actor_name = models.CharField(max_length=150, blank=True, editable=False,
                                   help_text="The user name at the time (kept when the user is deleted).")
     action = models.CharField(max_length=10, choices=Action.choices, editable=False)

@@ -114,48 +114,77 @@ PREFILTER = LOWER - 10  # on the indexed 200-character title keys, before the fu
 
 
 class AuthorBlocks:
-    """Stored studies by their first author's folded family name: (id, year, title key) per name.
+    """Stored studies by their first author's folded family name and year: (id, title key) per block.
 
-    Names are looked up in the database (the partial index on ``Authorship(family_key) WHERE
-    position = 1``, joined to the studies by primary key) the first time an entry of the job needs them
-    and kept for the rest of the job, so a common name ("Hansen") costs one query per job rather than
-    one per chunk. Studies the job writes are added as it goes; a name whose studies the job changed
-    is looked up again. Within a block only studies of a year at most one apart whose title keys are
-    at least ``PREFILTER`` similar are fetched for the full comparison.
+    Two ways to fill it, chosen by the importer:
+
+    * :meth:`preload` reads every block in one query (a large file against a database of moderate
+      size: a 50k-entry file touches most names anyway, and one scan is far cheaper than a lookup per
+      chunk; memory grows with the database, not with the file);
+    * otherwise a block (family key, year) is looked up the first time an entry needs it (the partial
+      index on ``Authorship(family_key) WHERE position = 1``, then the studies by primary key) and kept
+      for the rest of the job, least recently used names dropped beyond ``MAX_ROWS``.
+
+    An entry needs the blocks of its year and the years next to it. Studies the job writes are added
+    as it goes; the blocks of a name whose studies the job changed are looked up again. Only studies
+    whose title keys are at least ``PREFILTER`` similar are fetched for the full comparison.
     """
 
-    MAX_ROWS = 50_000  # least recently used names are dropped beyond this (memory stays bounded)
+    MAX_ROWS = 50_000  # lazily filled: least recently used names are dropped beyond this
 
     def __init__(self):
         self.by_key: OrderedDict[str, dict] = OrderedDict()  # family key -> year -> [(study id, title key)]
-        self.sizes: dict[str, int] = {}
         self.rows = 0
+        self.complete = False  # every block is loaded (preload): a missing block is an empty one
+        self.stale: set[str] = set()  # names forgotten after a preload: looked up again when needed
+
+    def preload(self):
+        by_key = self.by_key
+        by_key.clear()
+        self.rows = 0
+        for key, study_id, year, tkey in _lookups().all_first_authors():
+            years = by_key.get(key)
+            if years is None:
+                years = by_key[key] = {}
+            block = years.get(year)
+            if block is None:
+                years[year] = [(study_id, tkey)]
+            else:
+                block.append((study_id, tkey))
+            self.rows += 1
+        self.complete, self.stale = True, set()
+
+    def _loaded(self, key, year) -> bool:
+        years = self.by_key.get(key)
+        if years is not None and year in years:
+            return True
+        return self.complete and key not in self.stale
 
     def candidates(self, wanted: list[Features]) -> set[int]:
-        needed = {f.first_author for f in wanted if f.first_author and f.year is not None}
-        for key in needed & self.by_key.keys():
-            self.by_key.move_to_end(key)
-        missing = needed - self.by_key.keys()
+        needed = {(f.first_author, y) for f in wanted if f.first_author and f.year is not None
+                  for y in (f.year - 1, f.year, f.year + 1)}
+        by_key = self.by_key
+        missing = {b for b in needed if not self._loaded(*b)}
+        if not self.complete:
+            for key in {k for k, _ in needed} & by_key.keys():
+                by_key.move_to_end(key)
         if missing:
-            for key in missing:
-                self.by_key[key] = defaultdict(list)
-                self.sizes[key] = 0
+            for key, year in missing:
+                by_key.setdefault(key, {})[year] = []
             for key, study_id, year, tkey in _lookups().first_author_studies(missing):
-                if year is not None:
-                    self.by_key[key][year].append((study_id, tkey))
-                    self.sizes[key] += 1
-                    self.rows += 1
-            while self.rows > self.MAX_ROWS and len(self.by_key) > len(needed):
-                key, _ = self.by_key.popitem(last=False)
-                self.rows -= self.sizes.pop(key, 0)
+                by_key[key][year].append((study_id, tkey))
+                self.rows += 1
+            names = {k for k, _ in needed}
+            while not self.complete and self.rows > self.MAX_ROWS and len(by_key) > len(names):
+                _, years = by_key.popitem(last=False)
+                self.rows -= sum(len(rows) for rows in years.values())
         ids = set()
         ratio = fuzz.ratio
+        empty = {}
         for f in wanted:
             if not f.first_author or f.year is None:
                 continue
-            years = self.by_key.get(f.first_author)
-            if not years:
-                continue
+            years = by_key.get(f.first_author, empty)
             for year in (f.year - 1, f.year, f.year + 1):
                 for study_id, tkey in years.get(year, ()):
                     if tkey == f.title_key or ratio(tkey, f.title_key, score_cutoff=PREFILTER):
@@ -163,14 +192,22 @@ class AuthorBlocks:
         return ids
 
     def add(self, key: str, study_id: int, year, tkey: str):
-        if key in self.by_key and year is not None:
-            self.by_key[key][year].append((study_id, tkey))
-            self.sizes[key] += 1
+        if year is None:
+            return
+        years = self.by_key.get(key)
+        rows = years.get(year) if years is not None else None
+        if rows is None and self.complete and key not in self.stale:
+            rows = self.by_key.setdefault(key, {}).setdefault(year, [])
+        if rows is not None:  # a block not loaded yet will find the study in the database
+            rows.append((study_id, tkey))
             self.rows += 1
 
     def forget(self, key: str):
-        if self.by_key.pop(key, None) is not None:
-            self.rows -= self.sizes.pop(key, 0)
+        years = self.by_key.pop(key, None)
+        if years is not None:
+            self.rows -= sum(len(rows) for rows in years.values())
+        if self.complete:
+            self.stale.add(key)
 
 
 def _lookups():
@@ -187,10 +224,18 @@ class _OrmLookups:
                 qs = qs.exclude(**{column: ""})
             yield from qs.values_list(*STUDY_VALUES)
 
-    def first_author_studies(self, keys):
-        for batch in _batches(keys):
-            yield from (Authorship.objects.filter(position=1, family_key__in=batch).order_by()
-                        .values_list("family_key", "study_id", "study__year", "study__title_key"))
+    def first_author_studies(self, blocks):
+        """(family key, study id, year, title key) of the studies in the (family key, year) ``blocks``."""
+        blocks = set(blocks)
+        for batch in _batches({key for key, _ in blocks}):
+            for row in (Authorship.objects.filter(position=1, family_key__in=batch).order_by()
+                        .values_list("family_key", "study_id", "study__year", "study__title_key")):
+                if (row[0], row[2]) in blocks:
+                    yield row
+
+    def all_first_authors(self):
+        return (Authorship.objects.filter(position=1, study__year__isnull=False).order_by()
+                .values_list("family_key", "study_id", "study__year", "study__title_key").iterator(chunk_size=5000))
 
     def author_keys(self, ids):
         keys = defaultdict(list)
@@ -210,9 +255,9 @@ class _PostgresLookups:
     def _any(self, values, cast="text"):
         return f"= ANY(string_to_array(%s, chr(31))::{cast}[])", self.SEP.join(str(v) for v in values)
 
-    def _fetch(self, sql, param):
+    def _fetch(self, sql, params):
         with connection.cursor() as cursor:
-            cursor.execute(sql, [param])
+            cursor.execute(sql, params if isinstance(params, list) else [params])
             return cursor.fetchall()
 
     def studies_by(self, column, values):
@@ -223,12 +268,29 @@ class _PostgresLookups:
         cols = ", ".join(f'"{c}"' for c in STUDY_VALUES)
         return self._fetch(f'SELECT {cols} FROM "{Study._meta.db_table}" WHERE "{column}" {op}{extra}', param)
 
-    def first_author_studies(self, keys):
-        op, param = self._any(keys)
+    def first_author_studies(self, blocks):
+        op, param = self._any({key for key, _ in blocks})
+        # The studies are read one by one through their primary key (LATERAL ... OFFSET 0 keeps the
+        # planner from turning this into a hash join over the whole studies table: it cannot estimate
+        # how few rows the array of names finds; a sequential scan took 130-220 ms per chunk at 250k
+        # studies where the index probes of a few hundred names take 10-30 ms). Only the wanted years
+        # come back.
         return self._fetch(
             f'SELECT a."family_key", a."study_id", s."year", s."title_key" FROM "{Authorship._meta.db_table}" a '
-            f'JOIN "{Study._meta.db_table}" s ON s."id" = a."study_id" '
-            f'WHERE a."position" = 1 AND a."family_key" {op}', param)
+            f'CROSS JOIN LATERAL (SELECT "year", "title_key" FROM "{Study._meta.db_table}" '
+            f'WHERE "id" = a."study_id" OFFSET 0) s '
+            f'WHERE a."position" = 1 AND a."family_key" {op} '
+            f'AND (a."family_key" || \':\' || s."year") = ANY(string_to_array(%s, chr(31)))',
+            [param, self.SEP.join(f"{key}:{year}" for key, year in blocks)])
+
+    def all_first_authors(self):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT a."family_key", a."study_id", s."year", s."title_key" FROM "{Authorship._meta.db_table}" a '
+                f'JOIN "{Study._meta.db_table}" s ON s."id" = a."study_id" '
+                f'WHERE a."position" = 1 AND s."year" IS NOT NULL')
+            while rows := cursor.fetchmany(5000):
+                yield from rows
 
     def author_keys(self, ids):
         op, param = self._any(ids, "bigint")

@@ -89,7 +89,8 @@ class ImportJob(models.Model):
 class ImportOutcome(models.Model):
     """What became of one raw entry of the file."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="outcomes")
+    # no index of its own: the unique (job, index) index serves lookups by job
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="outcomes", db_index=False)
     index = models.PositiveIntegerField(help_text="Position among the file's raw entries, from 0.")
     key = models.CharField("citation key", max_length=255, blank=True)
     line = models.PositiveIntegerField(null=True, blank=True, help_text="Line of the entry's '@'.")

@@ -6,6 +6,7 @@ Nothing here touches the database.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -291,5 +292,6 @@ def features(fields: dict, author_families: list[str] = (), author_keys: tuple |
 
 def prepared_features(p: Prepared) -> Features:
     f = features(p.fields, [a["family_name"] for a in p.authors])
-    f.raw = " ".join(p.raw.split())
+    # identical BibTeX text (whitespace aside) is the same entry: a digest compares as well as the text
+    f.raw = hashlib.blake2b(" ".join(p.raw.split()).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     return f

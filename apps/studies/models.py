@@ -102,17 +102,16 @@ class Study(Tracked):
     title = models.TextField()
     subtitle = models.TextField(blank=True)
     abstract = models.TextField(blank=True)
-    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES, blank=True, db_index=True)
+    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES, blank=True)
     year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True,
                                             validators=[MinValueValidator(1500), MaxValueValidator(2100)])
     month = models.PositiveSmallIntegerField(null=True, blank=True,
                                              validators=[MinValueValidator(1), MaxValueValidator(12)])
     day = models.PositiveSmallIntegerField(null=True, blank=True,
                                            validators=[MinValueValidator(1), MaxValueValidator(31)])
-    study_type = models.CharField("type", max_length=20, choices=StudyType.choices, default=StudyType.ARTICLE,
-                                  db_index=True)
+    study_type = models.CharField("type", max_length=20, choices=StudyType.choices, default=StudyType.ARTICLE)
     design = models.CharField("study design", max_length=20, choices=StudyDesign.choices,
-                              default=StudyDesign.UNKNOWN, db_index=True)
+                              default=StudyDesign.UNKNOWN)
     venue = models.ForeignKey(Venue, null=True, blank=True, on_delete=models.PROTECT, related_name="studies")
     volume = models.CharField(max_length=50, blank=True)
     issue = models.CharField(max_length=50, blank=True)
@@ -128,7 +127,7 @@ class Study(Tracked):
     url = models.URLField(max_length=1000, blank=True)
     keywords = models.JSONField(default=list, blank=True)
     topics = models.ManyToManyField("topics.Topic", blank=True, related_name="studies")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
     retracted = models.BooleanField(default=False)
     provenance = models.CharField(max_length=10, choices=Provenance.choices, default=Provenance.MANUAL)
@@ -152,6 +151,12 @@ class Study(Tracked):
             models.Index(fields=["status", "-year"], name="study_status_year"),
             models.Index(fields=["-updated_at"], name="study_updated"),
             models.Index(fields=["title_key", "year"], name="study_title_key"),
+            # Plain indexes for the choice columns (``db_index`` would add a second, ``LIKE`` index on
+            # PostgreSQL that no query uses); ``status`` is served by ``study_status_year``. Each index
+            # costs every insert: an import writes studies in bulk.
+            models.Index(fields=["language"], name="study_language"),
+            models.Index(fields=["study_type"], name="study_type"),
+            models.Index(fields=["design"], name="study_design"),
         ]
 
     def __str__(self):
@@ -193,10 +198,11 @@ class Study(Tracked):
 class Authorship(models.Model):
     """An author of a study, in order. ``researcher`` stays empty unless the match is certain."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="authorships")
+    # no index of its own: the unique (study, position) index serves lookups by study
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="authorships", db_index=False)
     position = models.PositiveSmallIntegerField()
     name = models.CharField("name as printed", max_length=300)
-    family_name = models.CharField(max_length=200, blank=True, db_index=True)
+    family_name = models.CharField(max_length=200, blank=True)
     given_name = models.CharField(max_length=200, blank=True)
     researcher = models.ForeignKey("researchers.Researcher", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="authorships")

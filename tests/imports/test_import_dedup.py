@@ -20,6 +20,17 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+@pytest.fixture(autouse=True, params=["lookup", "preload"])
+def blocks_mode(request, monkeypatch):
+    """Every rule holds both when the first-author blocks are looked up as entries need them (small
+    files) and when they are all read at the start of the job (large files)."""
+    if request.param == "preload":
+        monkeypatch.setattr("apps.imports.services.PRELOAD_MIN_ENTRIES", 1)
+    else:
+        monkeypatch.setattr("apps.imports.services.PRELOAD_MIN_ENTRIES", 10**9)
+    return request.param
+
+
 def entry(key="e1", title=TITLE, author="Ødegård, Kari and Smith, John", year=2015, **fields):
     lines = [f"@article{{{key},", f"  title = {{{title}}},", f"  author = {{{author}}},"]
     if year is not None:
@@ -196,3 +207,36 @@ def test_lookup_uses_the_title_key_and_first_author_indexes():
     f = features({"title": TITLE.upper(), "year": 2016, "study_type": "article"}, ["Odegard"])
     found = matching.load_candidates([f])
     assert [c.study_id for c in found] == [study.pk]
+
+
+# --------------------------------------------------------------------------- first-author blocks
+
+def test_blocks_preloaded_see_the_job_s_own_studies_and_look_forgotten_names_up_again():
+    study = existing()
+    blocks = matching.AuthorBlocks()
+    blocks.preload()
+    f = features({"title": TITLE, "year": 2016, "study_type": "article"}, ["Ødegård"])
+    assert blocks.candidates([f]) == {study.pk}
+    # a study the job writes is found without asking the database again
+    blocks.add("odegard", 10**9, 2016, f.title_key)
+    with CaptureQueriesContext(connection) as ctx:
+        assert blocks.candidates([f]) == {study.pk, 10**9}
+    assert len(ctx.captured_queries) == 0
+    # after the job changed a study of that name, the name is read from the database again
+    Study.objects.filter(pk=study.pk).update(year=1990)
+    blocks.forget("odegard")
+    with CaptureQueriesContext(connection) as ctx:
+        assert blocks.candidates([f]) == set()
+    assert len(ctx.captured_queries) == 1
+
+
+def test_blocks_looked_up_keep_only_the_years_asked_for():
+    near = existing(year=2015)
+    existing(year=2010, doi="10.5555/far")  # the same name five years earlier: never a candidate
+    blocks = matching.AuthorBlocks()
+    f = features({"title": TITLE, "year": 2016, "study_type": "article"}, ["Odegard"])
+    assert blocks.candidates([f]) == {near.pk}
+    assert blocks.rows == 1
+    with CaptureQueriesContext(connection) as ctx:  # the blocks are kept for the rest of the job
+        blocks.candidates([f])
+    assert len(ctx.captured_queries) == 0
