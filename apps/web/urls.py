@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import curator, evidence, imports, network, researcher, search, study
+from .views import curator, evidence, experts, imports, network, researcher, search, study
 
 app_name = "web"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("researchers/<int:pk>/", researcher.researcher, name="researcher"),
     path("network/", network.network, name="network"),
     path("evidence-map/", evidence.evidence_map, name="evidence-map"),
+    path("experts/", experts.experts, name="experts"),
     path("login/", curator.LoginView.as_view(), name="login"),
     path("logout/", curator.LogoutView.as_view(), name="logout"),
     path("curator/", curator.dashboard, name="curator"),
