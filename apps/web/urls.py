@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import curator, evidence, experts, imports, network, researcher, search, study
+from .views import curator, evidence, experts, imports, network, researcher, saved, search, study
 
 app_name = "web"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("network/", network.network, name="network"),
     path("evidence-map/", evidence.evidence_map, name="evidence-map"),
     path("experts/", experts.experts, name="experts"),
+    path("saved-searches/", saved.saved_searches, name="saved-searches"),
+    path("saved-searches/<int:pk>/run/", saved.saved_search_run, name="saved-search-run"),
+    path("saved-searches/<int:pk>/delete/", saved.saved_search_delete, name="saved-search-delete"),
     path("login/", curator.LoginView.as_view(), name="login"),
     path("logout/", curator.LogoutView.as_view(), name="logout"),
     path("curator/", curator.dashboard, name="curator"),
