@@ -44,7 +44,7 @@ def test_save_list_run_and_delete_a_search(client, search_backend):
     assert saved.name == "Bolig-RCT-er" and saved.params == {"q": "housing", "design": "rct"}
     body = text(response)
     assert "Lagret «Bolig-RCT-er»" in body and "intet nytt" in body
-    assert "Randomisert kontrollert studie" in body and "“housing”" in body  # the filters, readable
+    assert "Randomisert kontrollert studie" in body and "«housing»" in body  # the filters, readable
     assert f'/api/v1/saved-searches/{saved.pk}/feed.atom?key={saved.feed_key}' in body
     assert client.get(f"/api/v1/saved-searches/{saved.pk}/feed.atom?key={saved.feed_key}").status_code == 200
 

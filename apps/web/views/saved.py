@@ -43,7 +43,7 @@ def describe(params):
                 "researcher": "researcher", "institution": "institution"}
     out = []
     if params.get("q"):
-        out.append((_("Search"), f"“{params['q']}”"))
+        out.append((_("Search"), _("“%(q)s”") % {"q": params["q"]}))
     lo, hi = params.get("year_from"), params.get("year_to")
     if lo or hi:
         out.append((labels.FACET_TITLES["year"], lo if lo == hi else f"{lo or '…'}–{hi or '…'}"))
