@@ -269,7 +269,9 @@ if PRODUCTION:
         # Preloading is a commitment of the whole domain that operators make knowingly.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
-LOGIN_URL = "/admin/login/"
+#: Pages that need a signed-in user send visitors to the web interface's sign-in page (``/login/?next=...``).
+#: The admin keeps its own sign-in page at /admin/login/ (Django's admin redirects there by itself).
+LOGIN_URL = "web:login"
 
 LOGGING = {
     "version": 1,

@@ -39,6 +39,12 @@ def has_search_feed():
 
 
 @lru_cache(maxsize=None)
+def has_saved_search_feed():
+    """``GET /api/v1/saved-searches/{id}/feed.atom?key=...``: a saved search's private Atom feed."""
+    return _route("/api/v1/saved-searches/1/feed.atom") is not None
+
+
+@lru_cache(maxsize=None)
 def has_imports():
     return _route("/api/v1/imports/") is not None
 
@@ -49,7 +55,8 @@ def has_network_api():
 
 
 def reset():
-    for f in (has_export, has_study_export, has_search_feed, has_imports, has_network_api):
+    for f in (has_export, has_study_export, has_search_feed, has_saved_search_feed, has_imports,
+              has_network_api):
         f.cache_clear()
 
 

@@ -293,3 +293,108 @@ def test_curator_imports_a_bib_file_and_resolves_a_duplicate(page, tmp_path):
     item.get_by_role("button", name="Samme verk: slå sammen").click()
     expect(page.get_by_role("status")).to_contain_text("Slått sammen")
     expect(page.locator("article.review").filter(has_text=fuzzy.title[:30])).to_have_count(0)
+
+
+def _sign_in(tab, username, next_path):
+    tab.goto(tab.site + f"/login/?next={next_path}")
+    tab.get_by_label("Brukernavn").fill(username)
+    tab.get_by_label("Passord").fill(PASSWORD)
+    tab.get_by_role("button", name="Logg inn").last.click()
+
+
+def test_curator_retries_a_failed_entry_and_undoes_the_import(page, settings, tmp_path):
+    from apps.imports.models import ImportOutcome
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    curator = factories.user("curator", username="angrer")
+    job = factories.import_file(
+        "@article{first2025,\n  title = {Recovery colleges for people with co-occurring disorders},\n"
+        "  author = {Nordmann, Kari},\n  year = {2025},\n  journal = {Nordic Journal of Testing}\n}\n\n"
+        "@article{broken2025,\n  title = {Peer workers in FACT teams,\n  author = {Hansen, Ola},\n  year = {2025}\n",
+        user=curator, name="nye-referanser.bib")
+    before = Study.objects.count()
+    _sign_in(page, "angrer", f"/curator/imports/{job.pk}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("nye-referanser.bib")
+
+    # Correct the broken entry in the form and import it again.
+    page.locator("table.report tr", has_text="broken2025").get_by_role("link", name=re.compile("Rett og prøv")).click()
+    box = page.get_by_label("Oppføringen i BibTeX")
+    expect(box).to_have_value(re.compile(r"^@article\{broken2025"))
+    box.fill("@article{broken2025,\n  title = {Peer workers in FACT teams},\n  author = {Hansen, Ola},\n"
+             "  year = {2025}\n}\n")
+    page.get_by_role("button", name="Importer den rettede oppføringen").click()
+    expect(page.get_by_role("status")).to_contain_text("Resultat: Opprettet")
+    expect(page.locator("#entry-outcome")).to_have_text("Opprettet")
+    expect(page.get_by_role("link", name="Peer workers in FACT teams")).to_be_visible()
+    assert ImportOutcome.objects.get(job=job, key="broken2025").outcome == "created"
+    assert Study.objects.count() == before + 1
+
+    # Undo the whole import: the confirmation says what happens, then the studies are gone.
+    page.get_by_role("link", name="Tilbake til rapporten").click()
+    page.get_by_role("link", name="Angre denne importen …").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Angre importen av nye-referanser.bib")
+    expect(page.get_by_role("main")).to_contain_text("2 studier den opprettet blir slettet")
+    assert Study.objects.count() == before + 1  # nothing happens before confirming
+    page.get_by_role("button", name="Ja, angre importen").click()
+    expect(page).to_have_url(re.compile(rf"/curator/imports/{job.pk}/$"))
+    expect(page.get_by_role("status")).to_contain_text("Importen er angret")
+    expect(page.locator(".job-status")).to_have_text("Angret")
+    expect(page.get_by_role("link", name="Angre denne importen …")).to_have_count(0)
+    assert Study.objects.count() == before - 1
+    assert not Study.objects.filter(title__startswith="Recovery colleges").exists()
+
+
+def test_find_an_expert_from_the_menu(page):
+    page.goto(page.site + "/")
+    page.get_by_role("navigation", name="Hoved").get_by_role("link", name="Finn en ekspert").click()
+    expect(page).to_have_url(re.compile(r"/experts/$"))
+    page.get_by_label("Hvilken kompetanse leter du etter?").fill("integrert behandling psykose")
+    page.get_by_role("button", name="Finn eksperter").click()
+    assert query(page)["q"] == "integrert behandling psykose"
+    experts = page.locator("li.expert")
+    expect(experts.first).to_be_visible()
+    expect(page.locator("#experts-heading")).to_contain_text("forsker")
+    ingrid = experts.filter(has_text="Ingrid Ødegård")
+    expect(ingrid).to_have_count(1)
+    expect(ingrid).to_contain_text("treffende stud")
+    expect(ingrid.locator(".badge-topic").first).to_be_visible()
+    ingrid.locator("summary").click()
+    expect(ingrid.locator("details.evidence li").first).to_be_visible()
+    ingrid.get_by_role("link", name="Ingrid Ødegård").click()
+    expect(page).to_have_url(re.compile(r"/researchers/\d+/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ingrid Ødegård")
+
+
+def test_save_a_search_and_find_it_listed(page):
+    from apps.alerts.models import SavedSearch
+
+    factories.user("reader", username="leser")
+    page.goto(page.site + "/search/?q=bolig")
+    page.get_by_role("link", name="Logg inn for å lagre dette søket").click()
+    page.get_by_label("Brukernavn").fill("leser")
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").last.click()
+    expect(page).to_have_url(re.compile(r"/search/\?q=bolig$"))  # back at the same search
+
+    page.locator(".facet-design a.facet-link").first.click()
+    design = query(page)["design"]
+    page.get_by_label("Lagre dette søket som").fill("Bolig og ROP")
+    page.locator("form.save-search").get_by_role("button", name="Lagre").click()
+    expect(page).to_have_url(re.compile(r"/saved-searches/$"))
+    expect(page.get_by_role("status")).to_contain_text("Lagret «Bolig og ROP»")
+    item = page.locator("li.saved-search").filter(has_text="Bolig og ROP")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text("intet nytt")
+    expect(item.get_by_role("link", name=re.compile("Atom-strøm"))).to_have_attribute(
+        "href", re.compile(r"/api/v1/saved-searches/\d+/feed\.atom\?key="))
+    assert SavedSearch.objects.get(name="Bolig og ROP").params == {"q": "bolig", "design": design}
+
+    item.get_by_role("link", name=re.compile("Kjør søket")).click()
+    assert query(page) == {"q": "bolig", "design": design}
+    expect(page.locator(".hit").first).to_be_visible()
+
+    page.get_by_role("link", name="Lagrede søk", exact=True).click()
+    page.locator("li.saved-search").filter(has_text="Bolig og ROP").get_by_role("link", name=re.compile("Slett")).click()
+    page.get_by_role("button", name="Ja, slett det").click()
+    expect(page.get_by_role("status")).to_contain_text("Slettet «Bolig og ROP»")
+    expect(page.locator("li.saved-search")).to_have_count(0)

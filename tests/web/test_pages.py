@@ -150,3 +150,26 @@ def test_static_assets_exist_and_no_external_urls(client):
         assert finders.find(path), path
     body = text(client.get("/search/"))
     assert not re.search(r'(src|href)="https?://', body), "pages must not load anything from another host"
+
+
+def test_sign_in_is_the_web_login_and_the_admin_keeps_its_own(client, settings):
+    from django.shortcuts import resolve_url
+
+    assert resolve_url(settings.LOGIN_URL) == "/login/"
+    response = client.get("/curator/imports/", {"outcome": "failed"})
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/curator/imports/%3Foutcome%3Dfailed"
+    # the admin still sends anonymous visitors to its own sign-in page, and signing in there works
+    admin_redirect = client.get("/admin/")
+    assert admin_redirect.status_code == 302 and admin_redirect["Location"].startswith("/admin/login/?next=/admin/")
+    factories.user("admin", username="boss")
+    signed_in = client.post("/admin/login/?next=/admin/", {"username": "boss", "password": "a-Long-pass-phrase-9",
+                                                           "next": "/admin/"})
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+    # the web sign-in page brings a user back to where they were sent from
+    client.logout()
+    factories.user("curator", username="kurator")
+    back = client.post("/login/", {"username": "kurator", "password": "a-Long-pass-phrase-9",
+                                   "next": "/curator/imports/?outcome=failed"})
+    assert back.status_code == 302 and back["Location"] == "/curator/imports/?outcome=failed"

@@ -8,6 +8,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
@@ -48,7 +49,7 @@ def curator_required(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect(f"{reverse('web:login')}?next={request.get_full_path()}")
+            return redirect_to_login(request.get_full_path())
         if not is_curator(request.user):
             raise PermissionDenied(_("Only curators may do this."))
         return view(request, *args, **kwargs)

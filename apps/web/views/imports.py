@@ -1,4 +1,5 @@
-"""Curators' BibTeX imports: upload a file, follow the job, read its report, resolve the review queue.
+"""Curators' BibTeX imports: upload a file, follow the job, read its report, retry a failed entry with
+corrected text, undo a job, resolve the review queue.
 
 Built on the import app's service layer (``apps.imports.services``), the same functions its API
 (``/api/v1/imports/``) calls; the job page polls that API for progress while the job runs.
@@ -28,6 +29,9 @@ OUTCOMES = {"created": gettext_lazy("Created"), "merged": gettext_lazy("Merged")
             "review": gettext_lazy("For review"), "failed": gettext_lazy("Failed")}
 STATUSES = {"queued": gettext_lazy("Queued"), "running": gettext_lazy("Running"), "done": gettext_lazy("Done"),
             "failed": gettext_lazy("Failed"), "undone": gettext_lazy("Undone")}
+#: Why undo would lose later work (the reasons ``services.edited_since_import`` gives), for the page.
+EDITED_REASONS = {"changed since the import": gettext_lazy("changed since the import"),
+                  "has topics": gettext_lazy("has topics"), "has summaries": gettext_lazy("has summaries")}
 
 
 class UploadForm(forms.Form):
@@ -42,6 +46,37 @@ class UploadForm(forms.Form):
             raise ValidationError(_("The file is too large (at most %(mb)s MB).")
                                   % {"mb": settings.KB_MAX_UPLOAD_BYTES // (1024 * 1024)})
         return f
+
+
+class RetryForm(forms.Form):
+    text = forms.CharField(label=gettext_lazy("The entry in BibTeX"), strip=False,
+                           help_text=gettext_lazy("Correct the entry and import it again with the job's options. "
+                                                  "Exactly one entry, starting with @."),
+                           widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false",
+                                                        "aria-describedby": "id_text-hint", "class": "code"}))
+
+    def full_clean(self):
+        super().full_clean()
+        if "text" in self.errors:
+            self.fields["text"].widget.attrs.update({"aria-invalid": "true",
+                                                     "aria-describedby": "id_text-hint id_text-error"})
+
+
+def _can_undo(job):
+    """Whether the page offers undo (``services.undo_job`` decides; this only spares a useless button)."""
+    return not job.dry_run and job.status in (JobStatus.DONE, JobStatus.FAILED)
+
+
+def _can_retry(job, outcome):
+    return (outcome.outcome == Outcome.FAILED and not job.dry_run
+            and job.status in (JobStatus.DONE, JobStatus.FAILED))
+
+
+def _edited_rows(edited):
+    """The studies that block an undo, with the reasons in the page's language."""
+    return [{"id": e["id"], "title": e["title"],
+             "why": ", ".join(str(EDITED_REASONS.get(w.strip(), w.strip())) for w in e["why"].split(","))}
+            for e in edited]
 
 
 def _job_row(job):
@@ -88,7 +123,81 @@ def import_job(request, pk):
         "api_url": reverse("v1:import-job-detail", args=[job.pk]),
         "open_reviews": job.reviews.filter(status=ReviewStatus.OPEN).count(),
         "policy": str(POLICIES.get(job.policy, job.policy)),
+        "can_undo": _can_undo(job),
+        "can_retry": not job.dry_run and job.status in (JobStatus.DONE, JobStatus.FAILED),
     }, nav="curator")
+
+
+@curator_required
+def import_undo(request, pk):
+    """Undo a job: a confirmation page (what will be deleted and restored), then ``services.undo_job``.
+
+    When studies the job wrote were edited since, the service refuses and nothing changes; the page
+    lists those studies (answering 409), and already shows them before the curator confirms.
+    """
+    job = get_object_or_404(ImportJob.objects.select_related("uploaded_by"), pk=pk)
+    status = 200
+    if request.method == "POST" and _can_undo(job):
+        try:
+            services.undo_job(request.user, job)
+        except services.ImportError_ as exc:
+            if "edited_studies" not in exc.extra:
+                messages.error(request, exc.message)
+                return redirect("web:import-job", pk=job.pk)
+            edited, status = exc.extra["edited_studies"], exc.status
+            messages.error(request, _("Nothing was undone: studies this import wrote were changed since."))
+        else:
+            messages.success(request, _("The import was undone: the studies it created are deleted and the "
+                                        "fields it changed have their earlier values again."))
+            return redirect("web:import-job", pk=job.pk)
+    elif request.method == "POST":
+        messages.error(request, _("This import cannot be undone."))
+        return redirect("web:import-job", pk=job.pk)
+    else:
+        edited = services.edited_since_import(job) if _can_undo(job) else []
+    written = job.outcomes.filter(study__isnull=False)
+    return page(request, "web/curator/import_undo.html", {
+        **_job_row(job), "can_undo": _can_undo(job), "edited": _edited_rows(edited),
+        "created": written.filter(outcome=Outcome.CREATED).count(),
+        "merged": written.filter(outcome=Outcome.MERGED).exclude(changed_fields=[]).count(),
+        "open_reviews": job.reviews.filter(status=ReviewStatus.OPEN).count(),
+    }, nav="curator", status=status)
+
+
+@curator_required
+def import_entry(request, pk, index):
+    """One entry of a job's report; a failed one can be corrected and imported again (``services.retry_outcome``)."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    outcome = get_object_or_404(job.outcomes.select_related("study"), index=index)
+    form = RetryForm(request.POST or None, initial={"text": outcome.raw})
+    status = 200
+    if request.method == "POST":
+        if not _can_retry(job, outcome):
+            messages.error(request, _("Only failed entries of a finished import can be retried."))
+            return redirect("web:import-entry", pk=job.pk, index=outcome.index)
+        if form.is_valid():
+            try:
+                outcome = services.retry_outcome(request.user, outcome, form.cleaned_data["text"])
+            except ValidationError:
+                form.add_error("text", _("Write exactly one complete BibTeX entry, starting with @."))
+                status = 400
+            except services.ImportError_ as exc:
+                messages.error(request, exc.message)
+                status = exc.status
+            else:
+                label = str(OUTCOMES.get(outcome.outcome, outcome.outcome))
+                if outcome.outcome == Outcome.FAILED:
+                    messages.error(request, _("The corrected entry failed again: see why below."))
+                else:
+                    messages.success(request, _("Imported again. Outcome: %(outcome)s.") % {"outcome": label})
+                return redirect("web:import-entry", pk=job.pk, index=outcome.index)
+        else:
+            status = 400
+    outcome.label = str(OUTCOMES.get(outcome.outcome, outcome.outcome))
+    return page(request, "web/curator/import_entry.html", {
+        "job": job, "outcome": outcome, "form": form, "can_retry": _can_retry(job, outcome),
+        "failed_left": job.outcomes.filter(outcome=Outcome.FAILED).count(),
+    }, nav="curator", status=status)
 
 
 @curator_required

@@ -62,6 +62,7 @@ def search(request):
                                      "href": state.with_(has_summary=None if data.get("has_summary") else "true")}
         context["active"] = _active_filters(state, data, labelled)
         selection = state.selection_query()
+        context["selection_query"] = selection
         if features.has_export():
             context["export_formats"] = [(label, f"/api/v1/studies/export/?{selection}&format={code}".replace("?&", "?"))
                                          for code, label in features.EXPORT_FORMATS]

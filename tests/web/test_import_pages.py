@@ -1,0 +1,107 @@
+"""The curators' import pages through Django's test client: undo a job (refused with the edited studies
+listed when someone changed them since) and retry a failed entry with corrected text."""
+
+import re
+
+import pytest
+
+from apps.imports.models import ImportOutcome, Outcome
+from apps.studies import services as study_services
+from apps.studies.models import Study
+from tests import factories
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_backend")]
+
+BIB = ("@article{a, title={Integrated treatment for dual diagnosis}, author={Ødegård, Kari}, year={2019}, "
+       "doi={10.1000/abc}}\n"
+       "@article{b, title={Housing first in Norway}, author={Hansen, Per}, year={2020}}\n"
+       "@article{c, title={Broken entry, author={Smith, J}, year={2018}\n")
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def job(db):
+    return factories.import_file(BIB)
+
+
+def text(response):
+    return response.content.decode()
+
+
+def test_anonymous_is_sent_to_sign_in_and_readers_cannot_undo(client, job):
+    for path in (f"/curator/imports/{job.pk}/undo/", f"/curator/imports/{job.pk}/entries/2/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"] == f"/login/?next={path}"
+    assert client.post(f"/curator/imports/{job.pk}/undo/").status_code == 302
+    client.force_login(factories.user("reader"))
+    assert client.get(f"/curator/imports/{job.pk}/undo/").status_code == 403
+    assert client.post(f"/curator/imports/{job.pk}/undo/").status_code == 403
+    assert client.post(f"/curator/imports/{job.pk}/entries/2/", {"text": "@article{c, title={X}, year={2018}}"}
+                       ).status_code == 403
+    job.refresh_from_db()
+    assert job.status == "done" and Study.objects.count() == 2
+
+
+def test_curator_undoes_an_import_after_confirming(client, job):
+    client.force_login(factories.user("curator"))
+    page = text(client.get(f"/curator/imports/{job.pk}/"))
+    assert f'href="/curator/imports/{job.pk}/undo/"' in page  # the job page offers undo
+    confirm = client.get(f"/curator/imports/{job.pk}/undo/")
+    body = text(confirm)
+    assert confirm.status_code == 200 and "2 studier den opprettet blir slettet" in body
+    assert Study.objects.count() == 2  # looking at the confirmation changes nothing
+    response = client.post(f"/curator/imports/{job.pk}/undo/", follow=True)
+    assert response.redirect_chain[-1][0] == f"/curator/imports/{job.pk}/"
+    body = text(response)
+    assert "Importen er angret" in body and "Angret" in body
+    assert not Study.objects.exists()
+    assert f'href="/curator/imports/{job.pk}/undo/"' not in body  # an undone job offers no second undo
+    again = client.post(f"/curator/imports/{job.pk}/undo/", follow=True)
+    assert "kan ikke angres" in text(again)
+
+
+def test_undo_is_refused_and_lists_the_studies_edited_since(client, job):
+    curator = factories.user("curator")
+    client.force_login(curator)
+    edited = ImportOutcome.objects.get(job=job, key="b").study
+    study_services.update_study(curator, edited, {"title": "Housing first in Norway (edited)"})
+    confirm = text(client.get(f"/curator/imports/{job.pk}/undo/"))
+    assert "Housing first in Norway (edited)" in confirm and "Ja, angre importen" not in confirm
+    response = client.post(f"/curator/imports/{job.pk}/undo/")
+    assert response.status_code == 409
+    body = text(response)
+    listed = re.search(r'<ul class="edited-list">(.*?)</ul>', body, re.S).group(1)
+    assert f'href="/studies/{edited.pk}/"' in listed and "endret etter importen" in listed
+    assert "Ingenting ble angret" in body
+    job.refresh_from_db()
+    assert job.status == "done" and Study.objects.count() == 2  # nothing changed
+
+
+def test_retry_a_failed_entry_with_corrected_text(client, job):
+    client.force_login(factories.user("curator"))
+    failed = ImportOutcome.objects.get(job=job, outcome=Outcome.FAILED)
+    report = text(client.get(f"/curator/imports/{job.pk}/", {"outcome": "failed"}))
+    url = f"/curator/imports/{job.pk}/entries/{failed.index}/"
+    assert f'href="{url}"' in report
+    page = text(client.get(url))
+    assert "@article{c, title={Broken entry" in page  # the raw text to correct, in the form
+
+    wrong = client.post(url, {"text": "not bibtex at all"})
+    assert wrong.status_code == 400 and "nøyaktig én" in text(wrong)
+    failed.refresh_from_db()
+    assert failed.outcome == "failed" and Study.objects.count() == 2
+
+    response = client.post(url, {"text": "@article{c, title={Broken entry fixed}, author={Smith, J}, year={2018}}"},
+                           follow=True)
+    body = text(response)
+    study = Study.objects.get(title="Broken entry fixed")
+    assert "Resultat: Opprettet" in body and f'href="/studies/{study.pk}/"' in body
+    failed.refresh_from_db()
+    assert failed.outcome == "created" and failed.retries == 1
+    job.refresh_from_db()
+    assert job.counts["failed"] == 0 and job.counts["created"] == 3
+    assert "<textarea" not in body  # no longer failed: nothing to retry
