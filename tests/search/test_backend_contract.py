@@ -178,6 +178,17 @@ def test_facets_count_with_the_other_filters_applied(backend, indexed):
     assert facets["institution"] == {trust: 1, unit: 1}
 
 
+@pytest.mark.parametrize("facets", [True, False])
+def test_the_total_counts_every_match_with_or_without_facets(backend, indexed, facets):
+    # Elasticsearch takes the total from the facet request when facets are asked for
+    both = SearchFilters(designs=["qualitative", "rct"], languages=["en"])
+    result = search(backend, "treatment", filters=both, facets=facets, page_size=1)
+    assert result.total == 2 and len(result.hits) == 1 and result.next_cursor is not None
+    assert search(backend, "treatment", filters=SearchFilters(designs=["rct"]), facets=facets).total == 1
+    assert search(backend, facets=facets).total == Study.objects.filter(status="published").count()
+    assert search(backend, "nothingmatchesthis", facets=facets).total == 0
+
+
 def test_highlights_mark_matches(backend, indexed):
     hit = search(backend, "ruslidelse").hits[0]
     assert "<mark>Ruslidelser</mark>" in hit.highlights["title"][0]
