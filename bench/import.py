@@ -212,12 +212,13 @@ class PeakRSS:
     @staticmethod
     def children_rss():
         """Resident set size of this process's children (the reader process of a large import)."""
-        total = 0
-        try:
-            with open(f"/proc/self/task/{os.getpid()}/children") as f:
-                pids = f.read().split()
-        except OSError:
-            return 0
+        total, pids = 0, []
+        for task in glob.glob("/proc/self/task/*/children"):  # the reader is started by a worker thread
+            try:
+                with open(task) as f:
+                    pids += f.read().split()
+            except OSError:
+                pass
         for pid in pids:
             try:
                 with open(f"/proc/{pid}/status") as f:
