@@ -66,6 +66,9 @@ class ImportJob(models.Model):
     counts = models.JSONField(default=dict, blank=True, help_text="Outcome -> number of entries.")
     encoding = models.CharField(max_length=40, blank=True)
     warnings = models.JSONField(default=list, blank=True, help_text="File-level warnings of the reader.")
+    created_venues = models.JSONField(default=list, blank=True, editable=False,
+                                      help_text="Ids of the venues this job created; undo removes those "
+                                                "no study uses any more.")
     error = models.TextField(blank=True, help_text="Why the job failed.")
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs of this job (a resumed run counts).")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -45,7 +45,6 @@ from .keys import family_key, title_key
 from .matching import AuthorBlocks, Candidate, CandidateIndex, Match, load_candidates
 from .models import (ImportJob, ImportOutcome, JobStatus, Outcome, Policy, ReviewItem, ReviewStatus, Rule,
                      SourceRecord)
-from .pipeline import local_path
 from .prepare import EntryFailed, Prepared, prepare, prepared_features
 
 log = logging.getLogger(__name__)
@@ -344,7 +343,7 @@ class Importer:
                 progress(job.done, job.total)
             todo = job.total - job.done
             self.maybe_preload(todo)
-            path = local_path(job.file) if todo >= pipeline.SUBPROCESS_MIN_ENTRIES else None
+            path = pipeline.local_path(job.file) if todo >= pipeline.SUBPROCESS_MIN_ENTRIES else None
             if path:  # a large file: read and prepared by a second process (see apps.imports.pipeline)
                 stream = pipeline.ChildPreparer(path, start=job.done, chunk_size=chunk_size)
                 chunks = _read_ahead(stream, lambda items: items, start=job.done)
@@ -415,6 +414,7 @@ class Importer:
         with transaction.atomic(), audit_context.acting_as(self.user, action="import", via=self.via), batched():
             tune_transaction()
             locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+            job.created_venues = sorted(set(locked.created_venues or []) | set(job.created_venues or []))
             if locked.done != job.done:  # another worker got further meanwhile
                 job.done = locked.done
                 self.load_state()
@@ -432,7 +432,7 @@ class Importer:
             counts.update(d.outcome for d in decisions)
             job.done = decisions[-1].index + 1
             job.counts = {o: counts.get(o, 0) for o in Outcome.values}
-            job.save(update_fields=["done", "counts"])
+            job.save(update_fields=["done", "counts", "created_venues"])
 
     def prepare_entries(self, entries) -> list[Decision]:
         items = self.prepare_only(entries)
@@ -621,6 +621,9 @@ class Importer:
             names = sorted({v.name for v in new})
             for i in range(0, len(names), 500):
                 load(Venue.objects.filter(name__in=names[i:i + 500]))
+            # remembered (saved with the chunk's progress) so that undo can remove them again
+            created = {self.venues[(v.name.lower(), v.issn)] for v in new if (v.name.lower(), v.issn) in self.venues}
+            self.job.created_venues = sorted(set(self.job.created_venues or []) | created)
 
     def venue_id(self, p: Prepared):
         v = p.venue
@@ -892,7 +895,7 @@ def retry_outcome(user, outcome: ImportOutcome, text: str) -> ImportOutcome:
         outcome.save()
         importer.write_reviews(decisions, [outcome.pk])
         job.counts = recount(job)
-        job.save(update_fields=["counts"])
+        job.save(update_fields=["counts", "created_venues"])
     return outcome
 
 
@@ -938,7 +941,7 @@ def resolve_review(user, item: ReviewItem, decision: str) -> ReviewItem:
         item.resolved_at = timezone.now()
         item.save(update_fields=["status", "resolved_by", "resolved_at"])
         job.counts = recount(job)
-        job.save(update_fields=["counts"])
+        job.save(update_fields=["counts", "created_venues"])
     return item
 
 
@@ -1012,6 +1015,8 @@ def undo_job(user, job) -> ImportJob:
             importer.apply(study, previous)
         for i in range(0, len(created), 500):
             Study.objects.filter(pk__in=created[i:i + 500]).delete()
+        # the venues the job created, unless a study (of this kb, not only of the job) still uses them
+        Venue.objects.filter(pk__in=job.created_venues or [], studies__isnull=True).delete()
         ReviewItem.objects.filter(job=job, status=ReviewStatus.OPEN).delete()
         job.status = JobStatus.UNDONE
         job.undone_at = timezone.now()

@@ -125,6 +125,24 @@ def test_undo_removes_created_and_restores_changed(curator_client):
     assert curator_client.post(f"/api/v1/imports/{job.pk}/undo/").status_code == 409
 
 
+def test_undo_removes_the_venues_the_job_created_unless_a_study_uses_them(curator_client):
+    from apps.studies.models import Venue
+
+    before = factories.venue(name="Nordic Journal of Psychiatry")
+    text = ("@article{a, title={First study}, author={Ødegård, Kari}, year={2019}, journal={Nordic Journal of Psychiatry}}\n"
+            "@article{b, title={Second study}, author={Hansen, Per}, year={2020}, journal={Journal Only In This File}}\n"
+            "@article{c, title={Third study}, author={Lie, Ola}, year={2021}, journal={Journal Used Elsewhere Too}}\n")
+    job = factories.import_file(text)
+    assert job.counts["created"] == 3 and Venue.objects.count() == 3
+    used_elsewhere = Venue.objects.get(name="Journal Used Elsewhere Too")
+    other = factories.study(title="A study a curator entered meanwhile", venue=used_elsewhere)
+    assert curator_client.post(f"/api/v1/imports/{job.pk}/undo/").status_code == 200
+    # the venue kb had before stays; the one only the file's studies used is gone; the one a study
+    # entered meanwhile uses stays
+    assert set(Venue.objects.values_list("name", flat=True)) == {before.name, used_elsewhere.name}
+    assert list(Study.objects.all()) == [other]
+
+
 def test_undo_is_refused_when_a_study_was_edited_since(curator_client):
     job = factories.import_file(GOOD)
     created = ImportOutcome.objects.filter(job=job, outcome=Outcome.CREATED).first().study
