@@ -966,17 +966,21 @@ def edited_since_import(job) -> list[dict]:
                    .values_list("id", "title", "updated_at", "has_topics", "has_summaries"))
         for sid, title, updated_at, has_topics, has_summaries in studies:
             kind, stamp = latest[sid]
-            why = []
+            reasons = []
             if updated_at != stamp:
-                why.append("changed since the import")
+                reasons.append("changed")
             if kind == Outcome.CREATED and has_topics:
-                why.append("has topics")
+                reasons.append("topics")
             if kind == Outcome.CREATED and has_summaries:
-                why.append("has summaries")
-            if why:
+                reasons.append("summaries")
+            if reasons:
                 out.append({"id": sid, "title": title[:200], "updated_at": updated_at.isoformat(),
-                            "why": ", ".join(why)})
+                            "reasons": reasons, "why": ", ".join(EDITED_REASONS[r] for r in reasons)})
     return out
+
+
+#: Why undoing a job would lose later work: reason code -> text (clients translate the codes).
+EDITED_REASONS = {"changed": "changed since the import", "topics": "has topics", "summaries": "has summaries"}
 
 
 def undo_job(user, job) -> ImportJob:

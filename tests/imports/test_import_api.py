@@ -151,6 +151,8 @@ def test_undo_is_refused_when_a_study_was_edited_since(curator_client):
     assert response.status_code == 409
     body = response.json()
     assert [s["id"] for s in body["edited_studies"]] == [created.pk] and "detail" in body
+    assert body["edited_studies"][0]["reasons"] == ["changed"]
+    assert body["edited_studies"][0]["why"] == "changed since the import"
     assert Study.objects.count() == 2  # nothing undone
 
 

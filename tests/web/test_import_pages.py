@@ -105,3 +105,14 @@ def test_retry_a_failed_entry_with_corrected_text(client, job):
     job.refresh_from_db()
     assert job.counts["failed"] == 0 and job.counts["created"] == 3
     assert "<textarea" not in body  # no longer failed: nothing to retry
+
+
+def test_the_report_speaks_the_page_s_language(client, job):
+    client.force_login(factories.user("curator"))
+    created = ImportOutcome.objects.get(job=job, index=0).study_id
+    norsk = text(client.get(f"/curator/imports/{job.pk}/"))
+    assert f"Opprettet studie {created}." in norsk and f"Created study {created}." not in norsk
+    assert "unbalanced braces" in norsk  # a failure keeps the reader's own explanation
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    english = text(client.get(f"/curator/imports/{job.pk}/"))
+    assert f"Created study {created}." in english

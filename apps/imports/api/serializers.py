@@ -106,7 +106,10 @@ class EditedStudySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     updated_at = serializers.DateTimeField()
-    why = serializers.CharField()
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=["changed", "topics", "summaries"]),
+        help_text="Why undo would lose later work: changed since the import, has topics, has summaries.")
+    why = serializers.CharField(help_text="The reasons in English words.")
 
 
 class UndoConflictSerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from apps.imports import services
 from apps.imports.models import ImportJob, JobStatus, Outcome, Policy, ReviewItem, ReviewStatus
@@ -30,8 +30,8 @@ OUTCOMES = {"created": gettext_lazy("Created"), "merged": gettext_lazy("Merged")
 STATUSES = {"queued": gettext_lazy("Queued"), "running": gettext_lazy("Running"), "done": gettext_lazy("Done"),
             "failed": gettext_lazy("Failed"), "undone": gettext_lazy("Undone")}
 #: Why undo would lose later work (the reasons ``services.edited_since_import`` gives), for the page.
-EDITED_REASONS = {"changed since the import": gettext_lazy("changed since the import"),
-                  "has topics": gettext_lazy("has topics"), "has summaries": gettext_lazy("has summaries")}
+EDITED_REASONS = {"changed": gettext_lazy("changed since the import"), "topics": gettext_lazy("has topics"),
+                  "summaries": gettext_lazy("has summaries")}
 
 
 class UploadForm(forms.Form):
@@ -72,10 +72,35 @@ def _can_retry(job, outcome):
             and job.status in (JobStatus.DONE, JobStatus.FAILED))
 
 
+def _detail(o, job) -> str:
+    """What happened to one entry, in the page's language. The stored message is English and says
+    more (the matching rule's evidence); it is shown as it is in English and for failures, whose
+    reasons come from the reader."""
+    if (get_language() or "").startswith("en") or o.outcome == Outcome.FAILED:
+        return o.message
+    values = {"id": o.study_id, "n": (o.duplicate_of or 0) + 1}
+    if job.dry_run and o.outcome == Outcome.CREATED:
+        return _("Would create a new study (trial run).")
+    if job.dry_run and o.outcome in (Outcome.MERGED, Outcome.SKIPPED):
+        return _("Matches study %(id)s (trial run: nothing written).") % values
+    if o.outcome == Outcome.CREATED:
+        return _("Created study %(id)s.") % values
+    if o.outcome == Outcome.MERGED:
+        return _("Merged into study %(id)s.") % values
+    if o.outcome == Outcome.SKIPPED:
+        return _("Matches study %(id)s; left unchanged (policy: leave unchanged).") % values
+    if o.outcome == Outcome.DUPLICATE:
+        return _("Skipped: a duplicate of entry %(n)s of this file.") % values
+    if o.outcome == Outcome.REVIEW:
+        return _("Uncertain match with study %(id)s: waiting for a curator.") % values if o.study_id \
+            else _("Uncertain match with another entry of this file: waiting for a curator.")
+    return o.message
+
+
 def _edited_rows(edited):
     """The studies that block an undo, with the reasons in the page's language."""
     return [{"id": e["id"], "title": e["title"],
-             "why": ", ".join(str(EDITED_REASONS.get(w.strip(), w.strip())) for w in e["why"].split(","))}
+             "why": ", ".join(str(EDITED_REASONS[code]) for code in e["reasons"])}
             for e in edited]
 
 
@@ -117,6 +142,7 @@ def import_job(request, pk):
     report = paginator.get_page(request.GET.get("page"))
     for o in report:
         o.label = str(OUTCOMES.get(o.outcome, o.outcome))
+        o.detail = _detail(o, job)
     return page(request, "web/curator/import_job.html", {
         **_job_row(job), "report": report, "chosen": chosen,
         "running": job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
