@@ -14,17 +14,41 @@ Frames: ``("chunk", [Decision, ...])``, then ``("end", {"entries_read", "encodin
 """
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import struct
 import subprocess
 import sys
+from contextlib import contextmanager
 
 from django.conf import settings
 
 #: Files with at least this many entries (still to import) are read and prepared in a child process.
 SUBPROCESS_MIN_ENTRIES = 5_000
 _HEADER = struct.Struct(">I")
+
+
+@contextmanager
+def fewer_collections(threshold: int = 50_000):
+    """Less of Python's cyclic garbage collection while a job runs.
+
+    An import allocates millions of short-lived containers (entries, decisions, rows), which the reference
+    counts free; yet every 700 allocations the collector runs, and its older generations scan every
+    object alive, including Django's and the job's preloaded author blocks. Measured on 20k entries:
+    unpickling a chunk took 70-80 µs per entry with the default collector, 15-17 µs without these scans.
+    Inside the block the objects that exist at its start are frozen (never scanned again) and the
+    youngest generation is collected every ``threshold`` allocations instead of 700; both are restored
+    afterwards. Cycles are still collected, only less often.
+    """
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(old[0], threshold), old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 def local_path(fieldfile) -> str | None:

@@ -21,11 +21,11 @@ def main(argv: list[str]) -> int:
 
     django.setup()
     from apps.imports.bibtex import iter_bibtex
-    from apps.imports.pipeline import write_frame
+    from apps.imports.pipeline import fewer_collections, write_frame
     from apps.imports.services import Importer
 
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb") as f, fewer_collections():
             stream = iter_bibtex(f, chunk_entries=chunk_size)
             for chunk in stream:
                 todo = [e for e in chunk if e.index >= start]

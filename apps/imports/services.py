@@ -12,6 +12,8 @@ in its own savepoint, and only the entries that cannot be saved fail.
 from __future__ import annotations
 
 import codecs
+import contextvars
+import gc
 import hashlib
 import logging
 import queue
@@ -146,6 +148,8 @@ def estimate_entries(f) -> int:
 #: database holds at most ``PRELOAD_MAX_STUDIES`` studies (memory: 50-60 MB per 100k studies).
 PRELOAD_MIN_ENTRIES = 2_000
 PRELOAD_MAX_STUDIES = 250_000
+#: A file of at least this many entries is written by a second thread while the next chunk is decided.
+PIPELINE_MIN_ENTRIES = 5_000
 
 
 def run_job(job_id, *, chunk_size=CHUNK, progress=None) -> ImportJob:
@@ -171,20 +175,28 @@ def run_job(job_id, *, chunk_size=CHUNK, progress=None) -> ImportJob:
     return job
 
 
-def _read_ahead(stream, prepare_chunk, start=0, depth=2):
-    """Chunks of prepared decisions, read and prepared by a background thread while this one waits
-    for the database (the GIL is free during those waits). Entries before ``start`` are skipped."""
-    out = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+class ReadAhead:
+    """Chunks of prepared decisions, read and prepared by a background thread (started at once) while
+    this one waits for the database (the GIL is free during those waits). Entries before ``start`` are
+    skipped. Iterate once; ``close()`` (also at the end of the iteration) stops the thread."""
 
-    def produce():
-        chunks = iter(stream)
+    _done = object()
+
+    def __init__(self, stream, prepare_chunk, start=0, depth=2):
+        self.stream, self.prepare_chunk, self.start = stream, prepare_chunk, start
+        self.out: queue.Queue = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._produce, name="bibtex-read-ahead", daemon=True)
+        self.thread.start()
+
+    def _produce(self):
+        out, stop = self.out, self.stop
+        chunks = iter(self.stream)
         try:
             for chunk in chunks:
-                todo = [e for e in chunk if e.index >= start]
+                todo = [e for e in chunk if e.index >= self.start]
                 if todo:
-                    item = prepare_chunk(todo)
+                    item = self.prepare_chunk(todo)
                     while not stop.is_set():
                         try:
                             out.put(item, timeout=0.5)
@@ -193,7 +205,7 @@ def _read_ahead(stream, prepare_chunk, start=0, depth=2):
                             continue
                 if stop.is_set():
                     return
-            out.put(done)
+            out.put(self._done)
         except BaseException as exc:  # handed to the consumer, which raises it
             out.put(exc)
         finally:
@@ -201,23 +213,25 @@ def _read_ahead(stream, prepare_chunk, start=0, depth=2):
             if close is not None:
                 close()
 
-    thread = threading.Thread(target=produce, name="bibtex-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = out.get()
-            if item is done:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
+    def __iter__(self):
+        try:
+            while True:
+                item = self.out.get()
+                if item is self._done:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.close()
+
+    def close(self):
+        self.stop.set()
+        while self.thread.is_alive():
             try:
-                out.get_nowait()
+                self.out.get_nowait()
             except queue.Empty:
-                thread.join(0.05)
+                self.thread.join(0.05)
 
 
 def recount(job) -> dict:
@@ -250,6 +264,13 @@ class Decision:
     study_updated_at: object = None
     study: Study | None = None
     features: object = None
+
+    def reset(self):
+        """Forget an earlier decision of this (prepared) entry."""
+        self.outcome, self.match, self.study_id, self.rule, self.score = Outcome.FAILED, None, None, "", None
+        self.duplicate_of, self.message, self.study, self.study_updated_at = None, "", None, None
+        self.changed_fields, self.previous = [], {}
+        self.warnings = []
 
     def to_outcome(self, job) -> dict:
         """The outcome row (attnames -> values) of this decision."""
@@ -288,7 +309,10 @@ class Importer:
         self.claimed = {}                  # study id -> entry that created or matched it (this chunk; dry run: all)
         self.pending = CandidateIndex()    # a dry run's would-be studies (kept for the whole file)
         self.created_by_entry = {}         # entry index -> study id written in this chunk
+        self.created_before = {}           # ... and in the chunk before it (pipelined: decided against it)
         self.blocks = AuthorBlocks()       # stored studies by first author, cached for the job
+        self.block_changes = None          # pipelined: changes to ``blocks`` the writer leaves to the decider
+        self.fell_back = False             # the last chunk was written entry by entry
         self.via = f"bibtex:{job.file_name}"[:100]
 
     # -- state -------------------------------------------------------------------------------------
@@ -342,26 +366,32 @@ class Importer:
             if progress:
                 progress(job.done, job.total)
             todo = job.total - job.done
-            self.maybe_preload(todo)
             path = pipeline.local_path(job.file) if todo >= pipeline.SUBPROCESS_MIN_ENTRIES else None
             if path:  # a large file: read and prepared by a second process (see apps.imports.pipeline)
                 stream = pipeline.ChildPreparer(path, start=job.done, chunk_size=chunk_size)
-                chunks = _read_ahead(stream, lambda items: items, start=job.done)
+                chunks = ReadAhead(stream, lambda items: items, start=job.done)
             else:
                 stream = iter_bibtex(f, chunk_entries=chunk_size)
-                chunks = _read_ahead(stream, self.prepare_only, start=job.done)
+                chunks = ReadAhead(stream, self.prepare_only, start=job.done)
             switch = sys.getswitchinterval()
             # The read-ahead thread and this one share the interpreter; this one waits for the database
             # many times per chunk and must get the interpreter back quickly after each answer.
             sys.setswitchinterval(min(switch, 0.0005))
             try:
-                for items in chunks:
-                    self.link_authors(items)
-                    self.process_chunk(items, counts)
-                    if progress:
-                        progress(job.done, max(job.total or 0, job.done))
+                with pipeline.fewer_collections():
+                    self.maybe_preload(todo)  # while the reader starts
+                    gc.freeze()  # the preloaded blocks live as long as the job: never scanned again
+                    if self.can_pipeline(todo):
+                        self.run_pipelined(chunks, counts, progress)
+                    else:
+                        for items in chunks:
+                            self.link_authors(items)
+                            self.process_chunk(items, counts)
+                            if progress:
+                                progress(job.done, max(job.total or 0, job.done))
             finally:
                 sys.setswitchinterval(switch)
+                chunks.close()
             total = stream.entries_read
         job.encoding = stream.encoding[:40]
         job.warnings = [str(w)[:500] for w in stream.warnings[:200]]
@@ -423,16 +453,85 @@ class Importer:
                 items = [i for i in items if i.index >= job.done]
                 if not items:
                     return
-            decisions = self.decide(items)
-            outcomes = self.write(decisions)
-            reviews = any(d.outcome == Outcome.REVIEW for d in decisions) and not job.dry_run
-            ids = writer(ImportOutcome).insert(outcomes, with_ids=reviews)
-            if reviews:
-                self.write_reviews(decisions, ids)
-            counts.update(d.outcome for d in decisions)
-            job.done = decisions[-1].index + 1
-            job.counts = {o: counts.get(o, 0) for o in Outcome.values}
-            job.save(update_fields=["done", "counts", "created_venues"])
+            self.record(self.decide(items), counts)
+
+    def record(self, decisions, counts):
+        """Write decided entries with their outcomes and the job's progress (in the caller's transaction)."""
+        job = self.job
+        outcomes = self.write(decisions)
+        reviews = any(d.outcome == Outcome.REVIEW for d in decisions) and not job.dry_run
+        ids = writer(ImportOutcome).insert(outcomes, with_ids=reviews)
+        if reviews:
+            self.write_reviews(decisions, ids)
+        counts.update(d.outcome for d in decisions)
+        job.done = decisions[-1].index + 1
+        job.counts = {o: counts.get(o, 0) for o in Outcome.values}
+        job.save(update_fields=["done", "counts", "created_venues"])
+
+    # -- pipelined: decide chunk k+1 while chunk k is written ----------------------------------------
+    def can_pipeline(self, entries: int) -> bool:
+        """A large file, really written, on PostgreSQL, not inside the caller's transaction (the writer's
+        own connection could not see it)."""
+        return (entries >= PIPELINE_MIN_ENTRIES and not self.job.dry_run and connection.vendor == "postgresql"
+                and not connection.in_atomic_block)
+
+    def run_pipelined(self, chunks, counts, progress):
+        """Decide each chunk while a :class:`ChunkWriter` writes the one before it.
+
+        The decisions of chunk k+1 cannot see chunk k in the database yet, so they are made against an
+        in-memory view of it: its new studies and the studies it merged into (with the claims on them),
+        exactly what the database would show once it is committed. Should chunk k turn out differently
+        (written entry by entry after a failure, or another worker got further), chunk k+1 is decided
+        again the ordinary way."""
+        job = self.job
+        self.block_changes = []
+        try:
+            with ChunkWriter(self, counts) as chunk_writer:
+                for items in chunks:
+                    self.link_authors(items)
+                    with transaction.atomic():  # reads only; settings for the many small lookups
+                        tune_transaction()
+                        decisions = self.decide(items, ahead=chunk_writer.ahead)
+                    result = chunk_writer.wait()
+                    self.apply_block_changes()
+                    if result is not None and result.redo:
+                        if result.stale:  # that chunk was not written: another worker had moved the job on
+                            self.process_chunk(result.decisions, counts)
+                        self.process_chunk(items, counts)
+                    else:
+                        chunk_writer.submit(decisions)
+                    if progress:
+                        progress(job.done, max(job.total or 0, job.done))
+                result = chunk_writer.wait()
+                if result is not None and result.stale:
+                    self.process_chunk(result.decisions, counts)
+        finally:
+            self.apply_block_changes()
+            self.block_changes = None
+
+    def write_chunk(self, decisions, counts) -> "ChunkResult":
+        """The writer thread's part: one chunk in one transaction on the thread's own connection."""
+        job = self.job
+        with transaction.atomic(), audit_context.acting_as(self.user, action="import", via=self.via), batched():
+            tune_transaction()
+            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if locked.done != job.done:
+                return ChunkResult(decisions, stale=True)
+            job.created_venues = sorted(set(locked.created_venues or []) | set(job.created_venues or []))
+            self.record(decisions, counts)
+        return ChunkResult(decisions, fell_back=self.fell_back)
+
+    def change_blocks(self, method: str, *args):
+        """Change the author blocks now, or (pipelined, from the writer) when the decider is between chunks."""
+        if self.block_changes is None:
+            getattr(self.blocks, method)(*args)
+        else:
+            self.block_changes.append((method, args))
+
+    def apply_block_changes(self):
+        changes, self.block_changes = self.block_changes, ([] if self.block_changes is not None else None)
+        for method, args in changes or ():
+            getattr(self.blocks, method)(*args)
 
     def prepare_entries(self, entries) -> list[Decision]:
         items = self.prepare_only(entries)
@@ -472,14 +571,22 @@ class Importer:
                 log.exception("imports: linking authors of entry %s failed", d.index)
                 p.warnings.append(f"authors were not linked to researchers: {exc}")
 
-    def decide(self, items: list[Decision]) -> list[Decision]:
+    def decide(self, items: list[Decision], ahead: "Ahead | None" = None) -> list[Decision]:
+        """Each entry's outcome. ``ahead``: the chunk being written meanwhile (see ``run_pipelined``)."""
         job = self.job
         prepared = [d for d in items if d.prepared is not None]
-        feats = {d.index: d.features or prepared_features(d.prepared) for d in prepared}
+        feats = {}
+        for d in prepared:
+            d.reset()  # decided again (pipelined, after the chunk before it turned out differently)
+            d.features = feats[d.index] = d.features or prepared_features(d.prepared)
         candidates = load_candidates(list(feats.values()), self.blocks)
         index = CandidateIndex(candidates)
         if not job.dry_run:  # a dry run keeps its claims in memory (nothing of it is in the database)
             self.claimed = self.claimed_in_db(c.study_id for c in candidates)
+        if ahead is not None:
+            for c in ahead.candidates:
+                index.add(c)
+            self.claimed.update(ahead.claims)
         claimed_here = {}
         for d in items:
             if d.prepared is None:
@@ -528,7 +635,7 @@ class Importer:
         if self.job.dry_run:
             self.describe_dry_run(decisions)
             return [d.to_outcome(self.job) for d in decisions]
-        self.created_by_entry = {}
+        self.created_before, self.created_by_entry, self.fell_back = self.created_by_entry, {}, False
         self.resolve_venues([d for d in decisions if d.prepared is not None
                              and d.outcome in (Outcome.CREATED, Outcome.MERGED)])
         try:
@@ -536,9 +643,9 @@ class Importer:
                 self._write(decisions)
         except Exception as exc:
             log.warning("imports: job %s: bulk write failed (%s); writing entry by entry", self.job.pk, exc)
+            self.fell_back = True
             for study_id in self.created_by_entry.values():  # rolled back: their ids may come again
-                if self.claimed.get(study_id) is not None:
-                    del self.claimed[study_id]
+                self.claimed.pop(study_id, None)
             self.created_by_entry = {}
             for d in decisions:
                 d.study = None
@@ -557,7 +664,7 @@ class Importer:
             if d.outcome in (Outcome.DUPLICATE, Outcome.REVIEW) and d.study_id is None:
                 src = d.duplicate_of if d.outcome == Outcome.DUPLICATE else (
                     d.match.candidate.entry_index if d.match else None)
-                d.study_id = self.created_by_entry.get(src)
+                d.study_id = self.created_by_entry.get(src, self.created_before.get(src))
         return [d.to_outcome(self.job) for d in decisions]
 
     def describe_dry_run(self, decisions):
@@ -658,7 +765,8 @@ class Importer:
                 sources.append({"study_id": study_id, "job_id": job.pk, "entry_type": p.entry_type, "data": data})
             if p.authors:
                 fields = p.fields
-                self.blocks.add(family_key(p.authors[0]["family_name"]), study_id, fields["year"], row["title_key"])
+                self.change_blocks("add", family_key(p.authors[0]["family_name"]), study_id, fields["year"],
+                                   row["title_key"])
             d.message = f"Created study {study_id}." + (f" {len(p.warnings)} warning(s)." if p.warnings else "")
         if not writer(Study).use_copy:  # bulk_create set updated_at itself
             stamps = dict(Study.objects.filter(pk__in=ids).values_list("pk", "updated_at"))
@@ -776,7 +884,7 @@ class Importer:
                     values["title_key"] = title_key(study.title, study.subtitle)
                 if {"title", "subtitle", "year", "authors"} & new.keys():  # its author block is out of date
                     for a in (authors.get(study.id) or [])[:1] + (new.get("authors") or [])[:1]:
-                        self.blocks.forget(family_key(a.get("family_name", "")))
+                        self.change_blocks("forget", family_key(a.get("family_name", "")))
                 values.update(updated_at=now, updated_by_id=user.pk if user else study.updated_by_id)
                 study.updated_at = now
                 changed.append((study.id, values))
@@ -1027,3 +1135,81 @@ def undo_job(user, job) -> ImportJob:
         job.undone_by = user if getattr(user, "is_authenticated", False) else None
         job.save(update_fields=["status", "undone_at", "undone_by"])
     return job
+
+
+# --------------------------------------------------------------------------- the pipelined writer
+
+@dataclass
+class Ahead:
+    """What the chunk being written will add to the database, as the next chunk's decisions need it."""
+    candidates: list
+    claims: dict
+
+    @classmethod
+    def of(cls, decisions) -> "Ahead":
+        candidates, claims = [], {}
+        for d in decisions:
+            if d.outcome == Outcome.CREATED:
+                candidates.append(Candidate(d.features, None, d.index))
+            elif d.outcome in (Outcome.MERGED, Outcome.SKIPPED):
+                candidates.append(Candidate(d.features, d.study_id, d.index))
+                claims.setdefault(d.study_id, d.index)
+        return cls(candidates, claims)
+
+
+@dataclass
+class ChunkResult:
+    decisions: list
+    stale: bool = False       # not written: another worker had moved the job on
+    fell_back: bool = False   # written entry by entry: some outcomes differ from the decisions
+
+    @property
+    def redo(self) -> bool:
+        return self.stale or self.fell_back
+
+
+class ChunkWriter:
+    """A thread with its own database connection that writes one chunk at a time (``Importer.write_chunk``)
+    while the importer's thread decides the next; PostgreSQL works on one while Python works on the other.
+    Leaving the ``with`` block lets the chunk being written finish (committed or rolled back as a whole)."""
+
+    def __init__(self, importer: Importer, counts: Counter):
+        self.importer, self.counts = importer, counts
+        self.inbox: queue.Queue = queue.Queue(maxsize=1)
+        self.results: queue.Queue = queue.Queue(maxsize=1)
+        self.ahead: Ahead | None = None
+        context = contextvars.copy_context()  # e.g. the audit context of the caller
+        self.thread = threading.Thread(target=context.run, args=(self._work,), name="bibtex-writer", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.inbox.put(None)
+        self.thread.join()
+
+    def _work(self):
+        try:
+            while (decisions := self.inbox.get()) is not None:
+                try:
+                    result = self.importer.write_chunk(decisions, self.counts)
+                except BaseException as exc:  # handed to the importer's thread, which raises it
+                    result = exc
+                self.results.put(result)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def submit(self, decisions):
+        self.ahead = Ahead.of(decisions)
+        self.inbox.put(decisions)
+
+    def wait(self) -> ChunkResult | None:
+        """The result of the chunk being written (None if there is none); its error is raised here."""
+        if self.ahead is None:
+            return None
+        self.ahead = None
+        result = self.results.get()
+        if isinstance(result, BaseException):
+            raise result
+        return result
