@@ -41,7 +41,7 @@ STUDY_FIELDS = ("title", "subtitle", "abstract", "language", "year", "month", "d
 
 def clean_text(value: str) -> str:
     """Text PostgreSQL can store: no NUL, no lone surrogates, no control characters but tab/newline."""
-    if not value or not _UNSAFE.search(value):
+    if not value or value.isprintable() or not _UNSAFE.search(value):  # isprintable: a fast common case
         return value or ""
     if _BAD_CHARS.search(value):
         value = _BAD_CHARS.sub("\ufffd", value)
@@ -57,7 +57,12 @@ def squash(value: str) -> str:
     """Whitespace runs to one space, trimmed, and safe to store (see :func:`clean_text`)."""
     if not value:
         return ""
-    if not _NEEDS_SQUASH.search(value):
+    # printable text holds no whitespace but the space and nothing unsafe: only double, leading or
+    # trailing spaces can need work (this test is several times faster than the regular expression)
+    if value.isprintable():
+        if "  " not in value and value[0] != " " and value[-1] != " ":
+            return value
+    elif not _NEEDS_SQUASH.search(value):
         return value
     return " ".join(clean_text(value).split())
 

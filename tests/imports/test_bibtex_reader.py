@@ -627,3 +627,46 @@ def test_arbitrary_bytes_never_raise(data):
     result = read_bibtex(data)
     for e in result.entries:
         assert (e.record is None) == bool(e.error)
+
+
+# --------------------------------------------------------------------------- the pre-pass, only when needed
+
+def _needs(text, encoding="utf-8"):
+    from apps.imports.bibtex.reader import BibtexStream
+
+    return BibtexStream._needs_prepass(io.BytesIO(text.encode(encoding)))
+
+
+def test_the_pre_pass_runs_only_for_crossrefs_xdata_or_strings_defined_after_an_entry():
+    plain = '@string{j = "Addiction"}\n@article{a, title={T}, journal=j}\n@article{b, title={U}}\n'
+    assert not _needs(plain)
+    assert _needs(plain + "@inbook{c, CrossRef = {b}, title={V}}\n")
+    assert _needs(plain + "@article{d, XDATA = {x}}\n")
+    assert _needs(plain + '@STRING ( k = "Later" )\n')
+    assert _needs(plain, "utf-16")  # not ASCII-compatible: no quick look
+    # the words may straddle the reader's 1 MB blocks
+    filler = "@misc{f, note={" + "x" * ((1 << 20) - 30) + "}}\n"
+    assert _needs(filler + "@inbook{c, crossref = {f}}\n")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(SHARED) if n.endswith(".bib")))
+def test_skipping_the_pre_pass_reads_every_file_the_same(monkeypatch, name):
+    """With the pre-pass forced for every file, each entry reads the same as with the quick look."""
+    from apps.imports.bibtex.reader import BibtexStream
+
+    path = os.path.join(SHARED, name)
+
+    def read():
+        stream = iter_bibtex(path, chunk_entries=50)
+        entries = [(e.index, e.key, e.fields, e.record, e.error, e.warnings) for chunk in stream for e in chunk]
+        return entries, stream.warnings
+
+    quick = read()
+    monkeypatch.setattr(BibtexStream, "_needs_prepass", staticmethod(lambda f: True))
+    assert read() == quick
+
+
+def test_a_string_defined_after_an_entry_is_known_to_entries_before_it():
+    text = '@article{a, title={T}, journal=later}\n@string{later = "Addiction"}\n@article{b, title={U}, journal=later}\n'
+    result = read_bibtex(text.encode())
+    assert [e.record.venue for e in result.entries] == ["Addiction", "Addiction"]
