@@ -19,8 +19,11 @@ from .query import MAX_QUERY_LENGTH, QueryError, clean, parse
 
 
 class CommaSeparated(serializers.CharField):
+    """A comma-separated list; each value is validated by ``child`` (by default a plain text field, which
+    refuses NUL characters: the database cannot compare them)."""
+
     def __init__(self, child=None, max_items=50, **kwargs):
-        self.child, self.max_items = child, max_items
+        self.child, self.max_items = child or serializers.CharField(), max_items
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
 
@@ -28,7 +31,7 @@ class CommaSeparated(serializers.CharField):
         values = [v.strip() for v in super().to_internal_value(data).split(",") if v.strip()]
         if len(values) > self.max_items:
             raise serializers.ValidationError(f"At most {self.max_items} values.")
-        return [self.child.run_validation(v) for v in values] if self.child else values
+        return [self.child.run_validation(v) for v in values]
 
 
 class QueryField(serializers.CharField):

@@ -492,6 +492,9 @@ class Importer:
                     with transaction.atomic():  # reads only; settings for the many small lookups
                         tune_transaction()
                         decisions = self.decide(items, ahead=chunk_writer.ahead)
+                        # known venues looked up here; the writer creates only those still missing
+                        self.resolve_venues([d for d in decisions if d.prepared is not None
+                                             and d.outcome in (Outcome.CREATED, Outcome.MERGED)], create=False)
                     result = chunk_writer.wait()
                     self.apply_block_changes()
                     if result is not None and result.redo:
@@ -723,14 +726,37 @@ class Importer:
         new = [Venue(name=v["name"], issn=v["issn"], kind=v["kind"]) for key, v in missing.items()
                if key not in self.venues]
         if new and create:
-            with transaction.atomic():  # written meanwhile by someone else: the conflict is ignored
-                Venue.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
-            names = sorted({v.name for v in new})
-            for i in range(0, len(names), 500):
-                load(Venue.objects.filter(name__in=names[i:i + 500]))
+            created = self._create_venues(new)
+            for (name, issn), vid in created.items():
+                self.venues[(name.lower(), issn)] = vid
+            lost = sorted({v.name.lower() for v in new if (v.name.lower(), v.issn) not in self.venues})
+            for i in range(0, len(lost), 500):  # written meanwhile by someone else
+                load(Venue.objects.annotate(lname=Lower("name")).filter(lname__in=lost[i:i + 500]))
             # remembered (saved with the chunk's progress) so that undo can remove them again
-            created = {self.venues[(v.name.lower(), v.issn)] for v in new if (v.name.lower(), v.issn) in self.venues}
-            self.job.created_venues = sorted(set(self.job.created_venues or []) | created)
+            self.job.created_venues = sorted(set(self.job.created_venues or []) | set(created.values()))
+
+    @staticmethod
+    def _create_venues(new: list[Venue]) -> dict:
+        """Insert venues, skipping any that exist by now; {(name, issn): id} of those this call created."""
+        if connection.vendor != "postgresql":
+            with transaction.atomic():
+                Venue.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+            wanted = {(v.name, v.issn) for v in new}
+            names = sorted({v.name for v in new})
+            found = {}
+            for i in range(0, len(names), 500):  # (on these databases one created meanwhile counts as ours)
+                for vid, name, issn in Venue.objects.filter(name__in=names[i:i + 500]).values_list("id", "name", "issn"):
+                    if (name, issn) in wanted:
+                        found[(name, issn)] = vid
+            return found
+        now = timezone.now()
+        with connection.cursor() as cursor:  # one statement: the ids of exactly the rows it inserted
+            cursor.execute(
+                f"INSERT INTO {Venue._meta.db_table} (created_at, updated_at, name, kind, issn) "
+                "SELECT %s, %s, * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[]) "
+                "ON CONFLICT DO NOTHING RETURNING id, name, issn",
+                [now, now, [v.name for v in new], [v.kind for v in new], [v.issn for v in new]])
+            return {(name, issn): vid for vid, name, issn in cursor.fetchall()}
 
     def venue_id(self, p: Prepared):
         v = p.venue

@@ -143,6 +143,28 @@ def test_undo_removes_the_venues_the_job_created_unless_a_study_uses_them(curato
     assert list(Study.objects.all()) == [other]
 
 
+def test_a_venue_someone_else_creates_meanwhile_is_used_and_not_counted_as_the_jobs(curator_client, monkeypatch):
+    from apps.imports import services
+    from apps.studies.models import Venue
+
+    real = services.Importer._create_venues
+
+    def someone_else_first(new):
+        Venue.objects.create(name="journal written meanwhile")  # same name but for the case
+        return real(new)
+
+    monkeypatch.setattr(services.Importer, "_create_venues", staticmethod(someone_else_first))
+    text = ("@article{a, title={First study}, author={Lie, Ola}, year={2019}, journal={Journal Written Meanwhile}}\n"
+            "@article{b, title={Second study}, author={Berg, Ida}, year={2020}, journal={Journal Of This Job}}\n")
+    job = factories.import_file(text)
+    meanwhile, ours = Venue.objects.get(name="journal written meanwhile"), Venue.objects.get(name="Journal Of This Job")
+    assert Study.objects.get(source_key="a").venue == meanwhile and Study.objects.get(source_key="b").venue == ours
+    job.refresh_from_db()
+    assert job.created_venues == [ours.pk]
+    assert curator_client.post(f"/api/v1/imports/{job.pk}/undo/").status_code == 200
+    assert list(Venue.objects.values_list("name", flat=True)) == [meanwhile.name]
+
+
 def test_undo_is_refused_when_a_study_was_edited_since(curator_client):
     job = factories.import_file(GOOD)
     created = ImportOutcome.objects.filter(job=job, outcome=Outcome.CREATED).first().study

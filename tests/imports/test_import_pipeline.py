@@ -81,8 +81,10 @@ sys.exit(prepare_worker.main(sys.argv[1:]))
 """
 
 
-def test_a_reader_process_that_dies_fails_the_job_and_running_it_again_finishes_it(monkeypatch):
+@pytest.mark.parametrize("pipelined_writes", [False, True], ids=["written-in-turn", "pipelined"])
+def test_a_reader_process_that_dies_fails_the_job_and_running_it_again_finishes_it(monkeypatch, pipelined_writes):
     monkeypatch.setattr(pipeline, "SUBPROCESS_MIN_ENTRIES", 1)
+    monkeypatch.setattr(services, "PIPELINE_MIN_ENTRIES", 1 if pipelined_writes else 10**9)
     job = factories.import_file(bib(40), run=False)
     real_command = pipeline.ChildPreparer.command
     monkeypatch.setattr(pipeline.ChildPreparer, "command",

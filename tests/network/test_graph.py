@@ -98,7 +98,7 @@ def test_institution_nodes(anon_client, net):
 
 
 @pytest.mark.parametrize("params", [{"centrality": "magic"}, {"institution": "x"}, {"min_weight": 0},
-                                    {"year_from": "soon"}])
+                                    {"year_from": "soon"}, {"topic": "\x00jY\xf3"}])
 def test_invalid_parameters(anon_client, params):
     response = anon_client.get("/api/v1/network/", params)
     assert response.status_code == 400 and set(params) <= set(response.json())

@@ -94,6 +94,7 @@ def test_other_kinds(anon_client, data):
     ({"page": 0}, "page"), ({"page_size": 1000}, "page_size"), ({"page": 501, "page_size": 20}, "page"),
     ({"cursor": "not-a-cursor"}, "cursor"), ({"year_from": "soon"}, "year_from"),
     ({"study_type": "novel"}, "study_type"), ({"researcher": "abc"}, "researcher"),
+    ({"topic": "\x00jY"}, "topic"), ({"doi": "10.1/a,\x00"}, "doi"),
 ])
 def test_bad_parameters_are_a_400_naming_the_parameter(anon_client, data, params, field):
     response = anon_client.get("/api/v1/search/", params)
