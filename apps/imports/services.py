@@ -145,7 +145,8 @@ def estimate_entries(f) -> int:
 
 
 #: A file of at least this many entries reads the first-author blocks of every study at once when the
-#: database holds at most ``PRELOAD_MAX_STUDIES`` studies (memory: 50-60 MB per 100k studies).
+#: database and the file together hold at most ``PRELOAD_MAX_STUDIES`` studies (memory: 50-60 MB per
+#: 100k studies); otherwise blocks are looked up as needed, at most ``AuthorBlocks.MAX_ROWS`` kept.
 PRELOAD_MIN_ENTRIES = 2_000
 PRELOAD_MAX_STUDIES = 250_000
 #: A file of at least this many entries is written by a second thread while the next chunk is decided.
@@ -408,8 +409,10 @@ class Importer:
 
     def maybe_preload(self, entries: int):
         """Read all first-author blocks at once for a large file against a database of moderate size
-        (see :class:`AuthorBlocks`); small files look names up as they go."""
-        if entries >= PRELOAD_MIN_ENTRIES and Study.objects.count() <= PRELOAD_MAX_STUDIES:
+        (see :class:`AuthorBlocks`); small files look names up as they go. The blocks grow with the
+        studies the job writes, so the database *and the file* must stay within ``PRELOAD_MAX_STUDIES``:
+        the importer's memory is bounded however large the file (about 0.5 KB per study held)."""
+        if entries >= PRELOAD_MIN_ENTRIES and Study.objects.count() + entries <= PRELOAD_MAX_STUDIES:
             self.blocks.preload()
 
     def _diagnose(self) -> list[str]:

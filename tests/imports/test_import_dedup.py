@@ -240,3 +240,20 @@ def test_blocks_looked_up_keep_only_the_years_asked_for():
     with CaptureQueriesContext(connection) as ctx:  # the blocks are kept for the rest of the job
         blocks.candidates([f])
     assert len(ctx.captured_queries) == 0
+
+
+def test_memory_stays_bounded_a_file_that_would_take_the_blocks_past_the_limit_looks_names_up(monkeypatch):
+    """The preloaded blocks grow with the studies the job writes: the database and the file together
+    must stay within PRELOAD_MAX_STUDIES, else names are looked up (at most MAX_ROWS kept)."""
+    from apps.imports import services
+
+    monkeypatch.setattr(services, "PRELOAD_MIN_ENTRIES", 1)
+    monkeypatch.setattr(services, "PRELOAD_MAX_STUDIES", 5)
+    existing()
+    existing(title="Another study", doi="10.5555/another")
+    job = factories.import_file(entry(), run=False)
+    within, beyond = services.Importer(job), services.Importer(job)
+    within.maybe_preload(3)
+    beyond.maybe_preload(4)
+    assert within.blocks.complete and within.blocks.rows == 2
+    assert not beyond.blocks.complete and beyond.blocks.rows == 0
