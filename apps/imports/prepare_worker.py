@@ -21,11 +21,11 @@ def main(argv: list[str]) -> int:
 
     django.setup()
     from apps.imports.bibtex import iter_bibtex
-    from apps.imports.pipeline import fewer_collections, write_frame
+    from apps.imports.pipeline import job_tuning, write_frame
     from apps.imports.services import Importer
 
     try:
-        with open(path, "rb") as f, fewer_collections():
+        with open(path, "rb") as f, job_tuning():
             stream = iter_bibtex(f, chunk_entries=chunk_size)
             for chunk in stream:
                 todo = [e for e in chunk if e.index >= start]

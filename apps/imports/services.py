@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import codecs
 import contextvars
-import gc
 import hashlib
 import logging
 import queue
 import re
-import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -302,6 +300,8 @@ def _describe(match: Match) -> str:
 class Importer:
     """The pipeline for one job: decide each entry against the database and the file, then write."""
 
+    VENUE_CACHE_MAX = 20_000
+
     def __init__(self, job: ImportJob, user=None):
         self.job = job
         self.user = user if user is not None else job.uploaded_by
@@ -374,14 +374,10 @@ class Importer:
             else:
                 stream = iter_bibtex(f, chunk_entries=chunk_size)
                 chunks = ReadAhead(stream, self.prepare_only, start=job.done)
-            switch = sys.getswitchinterval()
-            # The read-ahead thread and this one share the interpreter; this one waits for the database
-            # many times per chunk and must get the interpreter back quickly after each answer.
-            sys.setswitchinterval(min(switch, 0.0005))
             try:
-                with pipeline.fewer_collections():
+                with pipeline.job_tuning():
                     self.maybe_preload(todo)  # while the reader starts
-                    gc.freeze()  # the preloaded blocks live as long as the job: never scanned again
+                    pipeline.freeze()  # the preloaded blocks live as long as the job: never scanned again
                     if self.can_pipeline(todo):
                         self.run_pipelined(chunks, counts, progress)
                     else:
@@ -391,7 +387,6 @@ class Importer:
                             if progress:
                                 progress(job.done, max(job.total or 0, job.done))
             finally:
-                sys.setswitchinterval(switch)
                 chunks.close()
             total = stream.entries_read
         job.encoding = stream.encoding[:40]
@@ -497,13 +492,16 @@ class Importer:
                         decisions = self.decide(items, ahead=chunk_writer.ahead)
                         # known venues looked up here; the writer creates only those still missing
                         self.resolve_venues([d for d in decisions if d.prepared is not None
-                                             and d.outcome in (Outcome.CREATED, Outcome.MERGED)], create=False)
+                                             and d.outcome in (Outcome.CREATED, Outcome.MERGED)],
+                                            create=False, may_forget=False)
                     result = chunk_writer.wait()
                     self.apply_block_changes()
                     if result is not None and result.redo:
                         if result.stale:  # that chunk was not written: another worker had moved the job on
                             self.process_chunk(result.decisions, counts)
+                            self.apply_block_changes()
                         self.process_chunk(items, counts)
+                        self.apply_block_changes()
                     else:
                         chunk_writer.submit(decisions)
                     if progress:
@@ -511,6 +509,7 @@ class Importer:
                 result = chunk_writer.wait()
                 if result is not None and result.stale:
                     self.process_chunk(result.decisions, counts)
+                    self.apply_block_changes()
         finally:
             self.apply_block_changes()
             self.block_changes = None
@@ -589,7 +588,10 @@ class Importer:
         index = CandidateIndex(candidates)
         if not job.dry_run:  # a dry run keeps its claims in memory (nothing of it is in the database)
             self.claimed = self.claimed_in_db(c.study_id for c in candidates)
-        if ahead is not None:
+        if ahead is not None:  # the chunk being written, as the database will show it
+            if ahead.replaces:
+                candidates = [c for c in candidates if c.study_id not in ahead.replaces]
+                index = CandidateIndex(candidates)
             for c in ahead.candidates:
                 index.add(c)
             self.claimed.update(ahead.claims)
@@ -708,17 +710,20 @@ class Importer:
         if creates:
             self.write_creates(creates)
 
-    def resolve_venues(self, decisions, create=True):
+    def resolve_venues(self, decisions, create=True, may_forget=True):
+        """Venue ids of the decisions' venues into ``self.venues`` (created if ``create``). The cache is
+        emptied beyond 20,000 venues when ``may_forget`` (not while a writer thread may be using it)."""
         wanted = {}
         for d in decisions:
             v = d.prepared.venue
             if v:
                 wanted.setdefault((v["name"].lower(), v["issn"]), v)
+        if may_forget and len(self.venues) > self.VENUE_CACHE_MAX:  # a cache, not a copy of the venue table
+            self.venues = {}
         missing = {k: v for k, v in wanted.items() if k not in self.venues}
         if not missing:
             return
-        if len(self.venues) > 20_000:  # a cache, not a copy of the venue table
-            self.venues = {}
+
         def load(queryset):
             for vid, name, issn in queryset.values_list("id", "name", "issn"):
                 self.venues.setdefault((name.lower(), issn), vid)
@@ -726,7 +731,8 @@ class Importer:
         lower_names = sorted({k[0] for k in missing})
         for i in range(0, len(lower_names), 500):
             load(Venue.objects.annotate(lname=Lower("name")).filter(lname__in=lower_names[i:i + 500]))
-        new = [Venue(name=v["name"], issn=v["issn"], kind=v["kind"]) for key, v in missing.items()
+        # sorted: two jobs inserting the same new venues take their locks in the same order (no deadlock)
+        new = [Venue(name=v["name"], issn=v["issn"], kind=v["kind"]) for key, v in sorted(missing.items())
                if key not in self.venues]
         if new and create:
             created = self._create_venues(new)
@@ -895,6 +901,7 @@ class Importer:
             study = studies.get(d.study_id)
             if study is None:  # deleted since the candidates were read
                 d.outcome, d.study_id = Outcome.CREATED, None
+                self.fell_back = True  # not what was decided: a pipelined next chunk is decided again
                 self.write_creates([d])
                 continue
             new, previous, warnings = self.changes(study, authors.get(study.id, []), d.prepared)
@@ -1170,20 +1177,49 @@ def undo_job(user, job) -> ImportJob:
 
 @dataclass
 class Ahead:
-    """What the chunk being written will add to the database, as the next chunk's decisions need it."""
+    """What the chunk being written will change in the database, as the next chunk's decisions need it:
+    its new studies (candidates known by their entry), the studies it merges into as they will read
+    after the merge (replacing the stored versions among the candidates), and the claims on both."""
     candidates: list
     claims: dict
+    replaces: set
 
     @classmethod
-    def of(cls, decisions) -> "Ahead":
-        candidates, claims = [], {}
+    def of(cls, decisions, policy) -> "Ahead":
+        candidates, claims, replaces = [], {}, set()
         for d in decisions:
             if d.outcome == Outcome.CREATED:
                 candidates.append(Candidate(d.features, None, d.index))
             elif d.outcome in (Outcome.MERGED, Outcome.SKIPPED):
-                candidates.append(Candidate(d.features, d.study_id, d.index))
                 claims.setdefault(d.study_id, d.index)
-        return cls(candidates, claims)
+                stored = d.match.candidate if d.match is not None else None
+                if d.outcome == Outcome.MERGED and stored is not None and stored.study_id == d.study_id \
+                        and stored._fields is not None:
+                    fields, authors = merged_view(stored._fields, stored._authors, d.prepared, policy)
+                    candidates.append(Candidate(study_id=d.study_id, fields=fields, author_keys=authors))
+                    replaces.add(d.study_id)
+        return cls(candidates, claims, replaces)
+
+
+def merged_view(stored: dict, author_keys: tuple, p: Prepared, policy) -> tuple[dict, tuple]:
+    """The matching values (``matching.STUDY_VALUES``) and first-author keys a stored study will have
+    once ``p`` is merged into it: :meth:`Importer.changes` for the values duplicate detection reads."""
+    fill = policy == Policy.FILL
+    out = dict(stored)
+    values = p.fields
+    for name in ("title", "subtitle", "doi", "pmid", "isbn", "pages", "edition", "chapter", "volume", "source_key"):
+        value = values.get(name)
+        if not _is_empty(value) and not (fill and not _is_empty(out.get(name))):
+            out[name] = value
+    if values.get("year") is not None and (out.get("year") is None or not fill):
+        out["year"] = values["year"]
+    if not fill and values.get("study_type"):
+        out["study_type"] = values["study_type"]
+    if out["title"] != stored.get("title") or out["subtitle"] != stored.get("subtitle"):
+        out["title_key"] = title_key(out["title"], out["subtitle"])
+    if p.authors and (not author_keys or not fill):
+        author_keys = tuple(family_key(a["family_name"]) for a in p.authors)
+    return out, author_keys
 
 
 @dataclass
@@ -1224,13 +1260,14 @@ class ChunkWriter:
                 try:
                     result = self.importer.write_chunk(decisions, self.counts)
                 except BaseException as exc:  # handed to the importer's thread, which raises it
+                    log.warning("imports: job %s: writing a chunk failed: %s", self.importer.job.pk, exc)
                     result = exc
                 self.results.put(result)
         finally:
             connection.close()  # this thread's own connection
 
     def submit(self, decisions):
-        self.ahead = Ahead.of(decisions)
+        self.ahead = Ahead.of(decisions, self.importer.job.policy)
         self.inbox.put(decisions)
 
     def wait(self) -> ChunkResult | None:

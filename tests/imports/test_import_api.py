@@ -165,6 +165,20 @@ def test_a_venue_someone_else_creates_meanwhile_is_used_and_not_counted_as_the_j
     assert list(Venue.objects.values_list("name", flat=True)) == [meanwhile.name]
 
 
+def test_every_study_keeps_its_venue_when_the_venue_cache_is_emptied(monkeypatch):
+    from apps.imports import services
+
+    monkeypatch.setattr(services.Importer, "VENUE_CACHE_MAX", 1)
+    titles = ["Housing first", "Peer support in prisons", "Stigma among nurses", "Opioid overdose deaths"]
+    text = "".join(f"@article{{s{i}, title={{{t}}}, author={{Lie, Ola}}, year={{2019}}, journal={{{j}}}}}\n"
+                   for i, (t, j) in enumerate(zip(titles, ["Journal A", "Journal B", "Journal A", "Journal C"])))
+    job = factories.import_file(text, run=False)
+    job = services.run_job(job.pk, chunk_size=2)  # the second chunk finds the cache over its size
+    assert job.counts["created"] == 4
+    assert dict(Study.objects.values_list("source_key", "venue__name")) == {
+        "s0": "Journal A", "s1": "Journal B", "s2": "Journal A", "s3": "Journal C"}
+
+
 def test_undo_is_refused_when_a_study_was_edited_since(curator_client):
     job = factories.import_file(GOOD)
     created = ImportOutcome.objects.filter(job=job, outcome=Outcome.CREATED).first().study

@@ -145,9 +145,11 @@ CROSSING = "".join([
     art("e2", "Second existing study of integrated care", doi="10.1016/E2", pmid="31234567"),
     art("d", "Integrated treatment in outpatient clinics", year=2019),
     art("f", "Stigma among clinicians", year=2003),
-    art("g", "Family involvement in psychosis care", year=2007),
+    # found by PMID; its DOI differs from the study's: fill keeps the study's, overwrite takes this one
+    art("j", "Third existing study, on housing", doi="10.1016/NEW", pmid="31234568"),
     art("e2b", "Second existing study of integrated care, a preprint", pmid="31234567"),
     art("d2", "Integrated treatment in outpatient clinics", year=2019),
+    art("k", "A different study altogether", doi="10.1016/new"),  # has j's DOI
 ])
 
 
@@ -155,6 +157,8 @@ def existing_studies():
     factories.study(title="Existing study on assertive community treatment", doi="10.1016/e1", year=2012,
                     authors=("Lien, Kari", "Berg, Ola"), abstract="")
     factories.study(title="Second existing study of integrated care", doi="10.1016/e2", year=2012,
+                    authors=("Lien, Kari", "Berg, Ola"))
+    factories.study(title="Third existing study, on housing", doi="10.1016/e3", pmid="31234568", year=2012,
                     authors=("Lien, Kari", "Berg, Ola"))
 
 
@@ -164,30 +168,37 @@ def outcome_table(job):
             for o in ImportOutcome.objects.filter(job=job).order_by("index")]
 
 
-def test_pipelined_writing_gives_every_entry_the_same_outcome(monkeypatch):
+@pytest.mark.parametrize("policy", ["fill", "overwrite", "skip"])
+def test_pipelined_writing_gives_every_entry_the_same_outcome(monkeypatch, policy):
     existing_studies()
     pipelined(monkeypatch, on=False)
-    here = services.run_job(factories.import_file(CROSSING, run=False).pk, chunk_size=4)
+    here = services.run_job(factories.import_file(CROSSING, run=False, policy=policy).pk, chunk_size=4)
     expected, expected_reviews = outcome_table(here), sorted(
         (r.outcome.key, titles) for r, titles in ((r, r.candidate.title) for r in here.reviews.all()))
     Study.objects.all().delete()
 
     existing_studies()
     submitted = pipelined(monkeypatch, on=True)
-    there = services.run_job(factories.import_file(CROSSING, run=False).pk, chunk_size=4)
-    assert submitted == [4, 4, 4, 2]  # every chunk went through the writer thread
+    there = services.run_job(factories.import_file(CROSSING, run=False, policy=policy).pk, chunk_size=4)
+    assert submitted == [4, 4, 4, 3]  # every chunk went through the writer thread
     assert there.status == JobStatus.DONE
     assert outcome_table(there) == expected
     assert sorted((r.outcome.key, r.candidate.title) for r in there.reviews.all()) == expected_reviews
+    assert there.counts == here.counts and Study.objects.count() == 3 + here.counts["created"]
     # the outcomes are the ones the rules give (not merely the same twice)
     by_key = {row[1]: row for row in expected}
+    matched = "skipped" if policy == "skip" else "merged"
+    assert by_key["j"][2:4] == (matched, "pmid")
+    # the study keeps its own DOI unless overwritten: then j's DOI is the study's, and k repeats it
+    assert by_key["k"][2] == ("duplicate" if policy == "overwrite" else "created")
+    if policy != "fill":
+        return
     assert by_key["a2"][2:5] == ("duplicate", "doi", 0) and by_key["e1b"][2:5] == ("duplicate", "doi", 1)
     assert by_key["e1"][2:4] == ("merged", "doi") and "abstract" in by_key["e1"][6]
     assert by_key["b2"][2:5] == ("duplicate", "fuzzy", 2) and by_key["c2"][2] == "review"
     assert expected_reviews == [("c2", by_key["c"][5])]
     assert by_key["e2"][2] == "merged" and "pmid" in by_key["e2"][6]
     assert by_key["e2b"][2:5] == ("duplicate", "pmid", 8) and by_key["d2"][2:5] == ("duplicate", "exact", 9)
-    assert there.counts == here.counts and Study.objects.count() == 2 + here.counts["created"]
 
 
 @pytest.mark.parametrize("name", ["xampl_mod.bib", "biblatex-examples.bib"])
@@ -219,14 +230,17 @@ def test_a_chunk_written_entry_by_entry_gets_the_next_chunk_decided_again(monkey
     monkeypatch.setattr(services.Importer, "write_creates", refuse_k3)
     text = "".join(art(f"k{i}", f"Study number {i} of integrated care", doi=f"10.5555/{i}") for i in range(4)) \
         + art("again", "Study number 3 of integrated care", doi="10.5555/3") \
-        + "".join(art(f"k{i}", f"Study number {i} of integrated care", doi=f"10.5555/{i}") for i in range(5, 8))
+        + "".join(art(f"k{i}", f"Study number {i} of integrated care", doi=f"10.5555/{i}") for i in range(5, 8)) \
+        + art("typo", "Study numbr 5 of integrated care")  # chunk 3: found only by its first author's block
     job = services.run_job(factories.import_file(text, run=False).pk, chunk_size=4)
     assert job.status == JobStatus.DONE and submitted[0] == 4
     outcomes = {o.key: o for o in ImportOutcome.objects.filter(job=job)}
     assert outcomes["k3"].outcome == Outcome.FAILED and "cannot store k3" in outcomes["k3"].message
     assert outcomes["again"].outcome == Outcome.CREATED
     assert Study.objects.filter(source_key="again", doi="10.5555/3").exists()
-    assert job.counts == {**job.counts, "created": 7, "failed": 1, "duplicate": 0}
+    # the studies chunk 2 wrote, decided again, are in the author blocks when chunk 3 is decided
+    assert (outcomes["typo"].outcome, outcomes["typo"].duplicate_of) == (Outcome.DUPLICATE, outcomes["k5"].index)
+    assert job.counts == {**job.counts, "created": 7, "failed": 1, "duplicate": 1}
 
 
 def test_a_failing_write_in_the_writer_thread_fails_the_job_and_running_it_again_finishes_it(monkeypatch):
