@@ -585,13 +585,12 @@ class Importer:
             d.reset()  # decided again (pipelined, after the chunk before it turned out differently)
             d.features = feats[d.index] = d.features or prepared_features(d.prepared)
         candidates = load_candidates(list(feats.values()), self.blocks)
-        index = CandidateIndex(candidates)
         if not job.dry_run:  # a dry run keeps its claims in memory (nothing of it is in the database)
             self.claimed = self.claimed_in_db(c.study_id for c in candidates)
+        if ahead is not None and ahead.replaces:  # stored versions of studies the chunk being written changes
+            candidates = [c for c in candidates if c.study_id not in ahead.replaces]
+        index = CandidateIndex(candidates)
         if ahead is not None:  # the chunk being written, as the database will show it
-            if ahead.replaces:
-                candidates = [c for c in candidates if c.study_id not in ahead.replaces]
-                index = CandidateIndex(candidates)
             for c in ahead.candidates:
                 index.add(c)
             self.claimed.update(ahead.claims)
