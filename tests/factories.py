@@ -91,3 +91,25 @@ def import_file(data, user=None, name="refs.bib", run=True, **options):
     f.name = name
     job = services.create_job(user, f, file_name=name, enqueue=False, **options)
     return services.run_job(job.pk) if run else job
+
+
+def outcome_indexes(job) -> list[int]:
+    """The entry indexes a job has outcomes for, in order (each entry exactly once: 0..n-1)."""
+    from apps.imports.models import ImportOutcome
+
+    return list(ImportOutcome.objects.filter(job=job).order_by("index").values_list("index", flat=True))
+
+
+def refuse_to_store(monkeypatch, key: str):
+    """Make writing any group of new studies that holds entry ``key`` fail (as a database would refuse a
+    row): the chunk is then written entry by entry and only that entry fails."""
+    from apps.imports import services
+
+    real = services.Importer.write_creates
+
+    def refuse(self, decisions):
+        if any(d.key == key for d in decisions):
+            raise ValueError(f"cannot store {key}")
+        return real(self, decisions)
+
+    monkeypatch.setattr(services.Importer, "write_creates", refuse)

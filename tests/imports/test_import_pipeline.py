@@ -98,8 +98,7 @@ def test_a_reader_process_that_dies_fails_the_job_and_running_it_again_finishes_
     monkeypatch.setattr(pipeline.ChildPreparer, "command", real_command)
     job = services.run_job(job.pk, chunk_size=5)
     assert job.status == JobStatus.DONE and Study.objects.count() == 40 and job.counts["created"] == 40
-    assert list(ImportOutcome.objects.filter(job=job).order_by("index").values_list("index", flat=True)) \
-        == list(range(40))
+    assert factories.outcome_indexes(job) == list(range(40))
 
 
 def test_small_files_and_storages_without_a_local_path_are_read_in_process(monkeypatch):
@@ -220,14 +219,7 @@ def test_a_chunk_written_entry_by_entry_gets_the_next_chunk_decided_again(monkey
     turns out to have failed that entry, chunk 2 is decided again: its copy is created, not skipped as a
     duplicate of an entry that failed."""
     submitted = pipelined(monkeypatch, on=True)
-    real = services.Importer.write_creates
-
-    def refuse_k3(self, decisions):
-        if any(d.key == "k3" for d in decisions):
-            raise ValueError("cannot store k3")
-        return real(self, decisions)
-
-    monkeypatch.setattr(services.Importer, "write_creates", refuse_k3)
+    factories.refuse_to_store(monkeypatch, "k3")
     text = "".join(art(f"k{i}", f"Study number {i} of integrated care", doi=f"10.5555/{i}") for i in range(4)) \
         + art("again", "Study number 3 of integrated care", doi="10.5555/3") \
         + "".join(art(f"k{i}", f"Study number {i} of integrated care", doi=f"10.5555/{i}") for i in range(5, 8)) \
@@ -262,8 +254,7 @@ def test_a_failing_write_in_the_writer_thread_fails_the_job_and_running_it_again
     monkeypatch.setattr(services.Importer, "write_chunk", real)
     job = services.run_job(job.pk, chunk_size=4)
     assert job.status == JobStatus.DONE and Study.objects.count() == 13 and job.counts["created"] == 13
-    assert list(ImportOutcome.objects.filter(job=job).order_by("index").values_list("index", flat=True)) \
-        == list(range(13))
+    assert factories.outcome_indexes(job) == list(range(13))
 
 
 def test_when_another_worker_got_further_the_pipelined_importer_goes_on_after_it(monkeypatch):
@@ -303,7 +294,6 @@ def test_when_another_worker_got_further_the_pipelined_importer_goes_on_after_it
     monkeypatch.setattr(services.Importer, "write_chunk", write_chunk)
     job = services.run_job(job.pk, chunk_size=4)
     assert job.status == JobStatus.DONE
-    assert list(ImportOutcome.objects.filter(job=job).order_by("index").values_list("index", flat=True)) \
-        == list(range(17))
+    assert factories.outcome_indexes(job) == list(range(17))
     assert Study.objects.count() == 14 and job.counts["created"] == 14 and job.counts["duplicate"] == 3
     assert Study.objects.values("doi").distinct().count() == 14

@@ -41,8 +41,7 @@ def test_a_job_killed_mid_run_resumes_without_duplicates(monkeypatch):
     job = services.run_job(job.pk, chunk_size=5)
     assert job.status == JobStatus.DONE and job.attempts == 2
     assert Study.objects.count() == 23 and Authorship.objects.count() == 46
-    indexes = list(ImportOutcome.objects.filter(job=job).order_by("index").values_list("index", flat=True))
-    assert indexes == list(range(28))
+    assert factories.outcome_indexes(job) == list(range(28))
     assert job.counts["created"] == 23 and job.counts["duplicate"] == 5 and sum(job.counts.values()) == 28
     # a finished job is left alone when the task is delivered again
     assert services.run_job(job.pk).attempts == 2
@@ -70,14 +69,7 @@ def test_a_crash_inside_a_chunk_writes_nothing_of_that_chunk(monkeypatch):
 
 def test_a_failing_entry_does_not_take_the_others_down(monkeypatch):
     job = factories.import_file(bib(6), run=False)
-    real = services.Importer.write_creates
-
-    def refuse_k3(self, decisions):
-        if any(d.key == "k3" for d in decisions):
-            raise ValueError("cannot store k3")
-        return real(self, decisions)
-
-    monkeypatch.setattr(services.Importer, "write_creates", refuse_k3)
+    factories.refuse_to_store(monkeypatch, "k3")
     job = services.run_job(job.pk)
     assert job.status == JobStatus.DONE
     assert job.counts["created"] == 5 and job.counts["failed"] == 1
