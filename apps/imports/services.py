@@ -7,7 +7,9 @@ written in one transaction together with its outcomes and the job's progress, so
 dies loses at most the chunk it was writing, and running the job again resumes after the last
 recorded entry: no entry is written twice and every entry gets exactly one outcome. Within a
 chunk studies are written in bulk; if that fails, the chunk is written again entry by entry, each
-in its own savepoint, and only the entries that cannot be saved fail.
+in its own savepoint, and only the entries that cannot be saved fail. Large files are pipelined: a
+second thread writes chunk k (in its transaction, as above) while chunk k+1 is decided against an
+in-memory view of chunk k (see ``Importer.run_pipelined``).
 """
 from __future__ import annotations
 
@@ -313,7 +315,7 @@ class Importer:
         self.created_before = {}           # ... and in the chunk before it (pipelined: decided against it)
         self.blocks = AuthorBlocks()       # stored studies by first author, cached for the job
         self.block_changes = None          # pipelined: changes to ``blocks`` the writer leaves to the decider
-        self.fell_back = False             # the last chunk was written entry by entry
+        self.fell_back = False             # the last chunk's outcomes differ from its decisions
         self.via = f"bibtex:{job.file_name}"[:100]
 
     # -- state -------------------------------------------------------------------------------------
@@ -1225,7 +1227,7 @@ def merged_view(stored: dict, author_keys: tuple, p: Prepared, policy) -> tuple[
 class ChunkResult:
     decisions: list
     stale: bool = False       # not written: another worker had moved the job on
-    fell_back: bool = False   # written entry by entry: some outcomes differ from the decisions
+    fell_back: bool = False   # written, but some outcomes differ from the decisions (entry by entry, ...)
 
     @property
     def redo(self) -> bool:
