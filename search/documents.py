@@ -2,7 +2,7 @@
 definitions come from ``search/es_analysis.py``, chosen for what the cluster has."""
 
 from elasticsearch_dsl import (
-    Boolean, Completion, Date, Document, InnerDoc, Integer, Keyword, Long, Object, Text,  # noqa: F401
+    Boolean, Completion, Date, DenseVector, Document, InnerDoc, Integer, Keyword, Long, Object, Text,  # noqa: F401
 )
 
 NB, NB_FOLDED, EN, NAME = "kb_norwegian", "kb_norwegian_folded", "kb_english", "kb_name"
@@ -48,6 +48,10 @@ class StudyDocument(Document):
     retracted = Boolean()
     has_summary = Boolean()
     created_at = Date()
+    # the study's sentence embedding (title + abstract) and the model that made it; the number of
+    # dimensions is taken from the first vector, so another model needs only a rebuild (HNSW, cosine)
+    vector = DenseVector(index=True, similarity="cosine")
+    vector_model = Keyword()
     digest = Keyword(index=False)
 
     class Index:

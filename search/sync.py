@@ -3,6 +3,11 @@
 ``mark_dirty`` records pending work inside the caller's transaction and asks for a drain after
 commit. ``drain`` hands due work to the backend in batches; on failure the rows stay, with a
 growing back-off, and the periodic beat task (or the next change) tries again.
+
+The same outbox carries embedding work (kind ``"vectors"``, see ``search/vectors.py``): while an
+embedder is configured, every study marked for indexing is also marked for embedding, in the same
+write. The drain never touches those rows, so a slow model never delays indexing; they go to
+their own task, and the index takes the vector later, as ordinary index work.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import PendingIndex
+from .vectors import VECTORS
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -57,12 +63,31 @@ def paused():
         _local.paused = previous
 
 
-def mark_dirty(kind: str, ids) -> None:
+@contextmanager
+def embedding_here():
+    """Embedding work recorded inside the block is done by the caller itself (a management command,
+    a benchmark): schedule no background embedding for it. Index work is scheduled as usual."""
+    previous = getattr(_local, "embedding_here", False)
+    _local.embedding_here = True
+    try:
+        yield
+    finally:
+        _local.embedding_here = previous
+
+
+def mark_dirty(kind: str, ids, *, embed: bool = True) -> None:
+    """Record that these objects must be (re)indexed. Studies are also marked for embedding while an
+    embedder is configured, unless ``embed`` is False (the embedder itself marks what it changed)."""
     if getattr(_local, "paused", False):
         return
     pairs = {(kind, int(i)) for i in ids if i is not None}
     if not pairs:
         return
+    if kind == "studies" and embed:
+        from .vectors import configured
+
+        if configured():
+            pairs |= {(VECTORS, i) for _, i in pairs}
     buffer = _buffer()
     if buffer is not None:
         buffer |= pairs
@@ -92,19 +117,31 @@ def _write(pairs):
             update_conflicts=True, unique_fields=["kind", "object_id"],
             update_fields=["enqueued_at", "next_attempt_at"], batch_size=1000,
         )
-    if not any(isinstance(entry[1], _DrainAfterCommit) and not entry[1].done for entry in connection.run_on_commit):
-        transaction.on_commit(_DrainAfterCommit())  # once per transaction
+    kinds = {kind for kind, _ in pairs}
+    if kinds - {VECTORS}:
+        _once_after_commit(connection, schedule_drain)
+    if VECTORS in kinds and not getattr(_local, "embedding_here", False):
+        _once_after_commit(connection, schedule_embed)
 
 
-class _DrainAfterCommit:
-    """The after-commit callback; ``done`` tells a later write in the same transaction it has run."""
+def _once_after_commit(connection, action):
+    """Run ``action`` after commit, once per transaction however many writes ask for it."""
+    for entry in connection.run_on_commit:
+        if isinstance(entry[1], _AfterCommit) and entry[1].action is action and not entry[1].done:
+            return
+    transaction.on_commit(_AfterCommit(action))
 
-    def __init__(self):
+
+class _AfterCommit:
+    """An after-commit callback; ``done`` tells a later write in the same transaction it has run."""
+
+    def __init__(self, action):
+        self.action = action
         self.done = False
 
     def __call__(self):
         self.done = True
-        schedule_drain()
+        self.action()
 
 
 def schedule_drain():
@@ -117,15 +154,40 @@ def schedule_drain():
         log.warning("search: could not enqueue the index drain (%s); the periodic task will retry", exc)
 
 
+def schedule_embed():
+    """Ask for the pending embeddings to be computed, never in the request that wrote them.
+
+    With a broker, a worker runs ``search.tasks.embed_pending``. Without one (the embedded default,
+    where Celery tasks run eagerly, i.e. inline), one background thread per process does it, since
+    embedding a study takes about a quarter of a second on a small machine.
+    """
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        from .vectors import run_in_background
+
+        run_in_background()
+        return
+    from .tasks import embed_pending
+
+    try:
+        embed_pending.delay()
+    except Exception as exc:
+        log.warning("search: could not enqueue embedding (%s); the periodic task will retry", exc)
+
+
 def drain(backend=None, limit_batches=None) -> dict:
-    """Index every due outbox row. Returns counts; raises nothing (failures are recorded on the rows)."""
+    """Index every due outbox row. Returns counts; raises nothing (failures are recorded on the rows).
+
+    Embedding rows (kind ``"vectors"``) are not index work: they are left to ``vectors.embed_pending``."""
     from .backends import get_backend
 
     backend = backend or get_backend()
     done = failed = batches = 0
     while limit_batches is None or batches < limit_batches:
         now = timezone.now()
-        rows = list(PendingIndex.objects.filter(next_attempt_at__lte=now).order_by("next_attempt_at", "id")[:BATCH])
+        rows = list(PendingIndex.objects.filter(next_attempt_at__lte=now).exclude(kind=VECTORS)
+                    .order_by("next_attempt_at", "id")[:BATCH])
         if not rows:
             break
         batches += 1
@@ -138,7 +200,7 @@ def drain(backend=None, limit_batches=None) -> dict:
                 backend.index(kind, [r.object_id for r in kind_rows])
             except Exception as exc:
                 failed += len(kind_rows)
-                _postpone(kind_rows, exc)
+                postpone(kind_rows, exc)
                 continue
             progressed = True
             done += len(kind_rows)
@@ -146,12 +208,13 @@ def drain(backend=None, limit_batches=None) -> dict:
                 PendingIndex.objects.filter(pk=row.pk, enqueued_at=row.enqueued_at).delete()
         if not progressed:
             break
-    return {"indexed": done, "failed": failed, "pending": PendingIndex.objects.count()}
+    return {"indexed": done, "failed": failed, "pending": PendingIndex.objects.exclude(kind=VECTORS).count()}
 
 
-def _postpone(rows, exc):
+def postpone(rows, exc, doing="indexing"):
+    """Keep failed rows with the error and an exponential back-off (2 s doubling, at most 10 min)."""
     message = f"{type(exc).__name__}: {exc}"[:1000]
-    log.warning("search: indexing %d %s failed, will retry: %s", len(rows), rows[0].kind, message)
+    log.warning("search: %s %d %s failed, will retry: %s", doing, len(rows), rows[0].kind, message)
     now = timezone.now()
     for row in rows:
         attempts = row.attempts + 1
@@ -161,5 +224,6 @@ def _postpone(rows, exc):
 
 
 def retry_now():
-    """Make every pending row due at once (after an outage is over)."""
-    return PendingIndex.objects.update(next_attempt_at=timezone.now())
+    """Make every pending index row due at once (after an outage is over). Embedding rows keep their
+    schedule: an engine outage does not concern them, and a row being embedded holds a lease."""
+    return PendingIndex.objects.exclude(kind=VECTORS).update(next_attempt_at=timezone.now())

@@ -71,3 +71,13 @@ def backend(request, settings, db):
     b = use_backend(settings, request.param)
     yield b
     drop_indices(b)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_vocabulary():
+    """The search vocabulary is held in memory per process; a test's rows are rolled back after it."""
+    from search import vocabulary
+
+    vocabulary.reset()
+    yield
+    vocabulary.reset()

@@ -36,8 +36,26 @@ def check_search():
     return get_backend().health()
 
 
+def vectors_state():
+    """Semantic search's state: the model and the studies waiting for a vector, or why it is off.
+
+    Information, not a check: pending vectors (or no model) never make kb unhealthy, since search
+    stays lexical for the studies without a vector."""
+    from search import vectors
+    from search.embedders import unavailable_reason
+
+    try:
+        model = vectors.current_model()
+        if model is None:
+            return {"off": unavailable_reason() or "no embedder"}
+        return {"model": model, "pending": vectors.pending_count()}
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
 @never_cache
 def health(request):
     checks = {"database": _timed(check_database), "broker": _timed(check_broker), "search": _timed(check_search)}
     ok = all(c["status"] == "ok" for c in checks.values())
-    return JsonResponse({"status": "ok" if ok else "degraded", "checks": checks}, status=200 if ok else 503)
+    return JsonResponse({"status": "ok" if ok else "degraded", "checks": checks, "vectors": vectors_state()},
+                        status=200 if ok else 503)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 #: Parameters that are comma-separated lists in the search API.
-LIST_PARAMS = ("study_type", "design", "language", "topic", "researcher", "institution", "doi")
+LIST_PARAMS = ("study_type", "design", "language", "topic", "researcher", "institution", "doi", "unexpand")
 #: Facet name (as the backend reports it) -> the parameter that filters on it.
 FACET_PARAMS = {"type": "study_type", "design": "design", "language": "language", "topic": "topic",
                 "researcher": "researcher", "institution": "institution"}
@@ -71,5 +71,5 @@ class UrlState:
 
     def selection_query(self):
         """The query string of the q and filters alone (for the export, the feed and the evidence map)."""
-        keep = ("q", "year_from", "year_to", "has_summary", *LIST_PARAMS)
+        keep = ("q", "year_from", "year_to", "has_summary", "expand", "ranking", *LIST_PARAMS)
         return urlencode([(k, v) for k, v in self.params.items() if k in keep])

@@ -12,14 +12,27 @@ class HighlightSerializer(serializers.Serializer):
     name = serializers.ListField(child=serializers.CharField(), required=False)
 
 
+class WhySerializer(serializers.Serializer):
+    matched = serializers.ListField(child=serializers.CharField(), required=False,
+                                    help_text="Words of the query that the hit contains (as typed).")
+    expansions = serializers.ListField(child=serializers.CharField(), required=False,
+                                       help_text="Vocabulary expansions (other-language terms) the hit contains.")
+    lexical_rank = serializers.IntegerField(allow_null=True, required=False,
+                                            help_text="Hybrid: its place by the words alone (null: no word matched).")
+    semantic_rank = serializers.IntegerField(allow_null=True, required=False,
+                                             help_text="Hybrid: its place by meaning (null: not among the nearest).")
+
+
 class ScoredMixin(serializers.Serializer):
     score = serializers.FloatField(allow_null=True, help_text="Relevance (higher is better); null when sorted otherwise.")
     highlight = HighlightSerializer(help_text="Fragments with matches wrapped in <mark>…</mark> (HTML-escaped).")
+    why = WhySerializer(required=False, help_text="Why this is a hit: words matched, expansions, and in a hybrid "
+                                                  "search its lexical and semantic ranks.")
 
 
 class StudyHitSerializer(ScoredMixin, StudyListSerializer):
     class Meta(StudyListSerializer.Meta):
-        fields = StudyListSerializer.Meta.fields + ["score", "highlight"]
+        fields = StudyListSerializer.Meta.fields + ["score", "highlight", "why"]
 
 
 class ResearcherHitSerializer(ScoredMixin, ResearcherSerializer):
@@ -49,6 +62,12 @@ class FacetsSerializer(serializers.Serializer):
     institution = FacetValueSerializer(many=True, required=False)
 
 
+class ExpansionSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="The term searched besides the words typed.")
+    language = serializers.ChoiceField(choices=["nb", "en"])
+    source = serializers.ListField(child=serializers.CharField(), help_text="The typed words it stands for.")
+
+
 class SearchResponseSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Total number of hits.")
     next = serializers.URLField(allow_null=True)
@@ -62,6 +81,10 @@ class SearchResponseSerializer(serializers.Serializer):
     did_you_mean = serializers.CharField(allow_null=True)
     warnings = serializers.ListField(child=serializers.CharField())
     backend = serializers.CharField()
+    ranking = serializers.ChoiceField(choices=["hybrid", "lexical"],
+                                      help_text="The ranking used: hybrid (words and meaning) or lexical.")
+    expansions = ExpansionSerializer(many=True, help_text="Also searched: other-language terms from the "
+                                     "vocabulary; send a ``text`` in ``unexpand`` to drop it.")
     took_ms = serializers.FloatField(allow_null=True)
 
 

@@ -25,7 +25,7 @@ Search studies (default), researchers or summaries in Norwegian and English.
 
 | you type | it means |
 |---|---|
-| `integrated treatment` | every word counts and more matching words rank higher; up to three words must all match, longer queries at least three of them (and 30%), so a pasted title or a question still finds its studies |
+| `integrated treatment` | up to three words must all match; a longer query (a pasted title, claim or question) finds every study with any of its words, those with most of them (BM25) first |
 | `"assertive community treatment"` | the words in this order |
 | `housing OR bolig` | either |
 | `-alcohol`, `NOT alcohol` | must not match |
@@ -37,6 +37,12 @@ Search studies (default), researchers or summaries in Norwegian and English.
 Words are stemmed (`ruslidelser` finds `ruslidelse`, `treatments` finds `treatment`) and æ/ø/å may be typed
 without accents (`pasientforlop` finds `pasientforløp`). Malformed input never fails: unbalanced quotes and
 dangling operators are ignored (see `warnings`); a query longer than 1,000 characters is a 400.
+
+**Ranking** (`ranking`): `hybrid`, the default when semantic search is on, adds the 100 studies nearest the
+query in meaning (a multilingual sentence-embedding model, so a Norwegian query finds English studies) to the
+word matches and fuses both orders; `lexical` ranks by the words alone. Each hit says `why`. The bilingual
+ROP vocabulary also searches the other language's terms (`ruslidelse` -> "substance use disorder"), listed
+in `expansions`; `unexpand=<text>` drops one, `expand=false` all.
 
 Facets are counted with every other active filter applied, so choosing a value in one facet narrows the
 others. Page numbers reach the first 10,000 hits; `next_cursor` goes on beyond.
@@ -70,6 +76,9 @@ class SearchView(APIView):
             "did_you_mean": result.did_you_mean,
             "warnings": search_request.query.warnings,
             "backend": backend.name,
+            "ranking": result.ranking,
+            "expansions": [{"text": e.text, "language": e.language, "source": list(e.source)}
+                           for e in search_request.query.expansions],
             "took_ms": result.took_ms,
         })
 

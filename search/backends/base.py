@@ -7,6 +7,7 @@ embedded default) and ``elasticsearch.ElasticsearchBackend``. The contract tests
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from search.query import ParsedQuery
@@ -18,6 +19,7 @@ class SearchUnavailable(Exception):
     """The search engine cannot answer now (down, unreachable, overloaded). The API answers 503."""
 
 SORTS = ("relevance", "newest", "oldest", "title")
+RANKINGS = ("hybrid", "lexical")
 FACETS = ("year", "type", "design", "topic", "language", "researcher", "institution")
 MAX_WINDOW = 10_000  # page-number pagination reaches this many hits; a cursor goes beyond
 
@@ -63,6 +65,12 @@ class SearchRequest:
     facets: bool = True
     highlight: bool = True
     explain_did_you_mean: bool = True
+    ranking: str = "lexical"           # "hybrid": words and meaning fused (search/fusion.py)
+
+    def wants_hybrid(self) -> bool:
+        """Hybrid ranking applies to a study search by relevance with words to embed."""
+        return (self.ranking == "hybrid" and self.kind == "studies" and self.sort == "relevance"
+                and bool(self.query.semantic_text()))
 
 
 @dataclass
@@ -70,6 +78,8 @@ class Hit:
     id: int
     score: float | None = None
     highlights: dict[str, list[str]] = field(default_factory=dict)  # field -> fragments with <mark>…</mark>
+    #: why this is a hit: {"lexical_rank", "semantic_rank"} (hybrid), "matched" words typed, "expansions" matched
+    why: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -86,6 +96,7 @@ class SearchResponse:
     next_cursor: list | None = None
     did_you_mean: str | None = None
     took_ms: float | None = None
+    ranking: str = "lexical"           # the ranking actually used (hybrid falls back to lexical without vectors)
 
 
 @dataclass
@@ -158,6 +169,28 @@ class SearchBackend:
 
     def related(self, study_id: int, include_drafts: bool = False, size: int = 10) -> list[Hit]:
         raise NotImplementedError
+
+
+def query_vector(request: SearchRequest):
+    """The query's vector for a hybrid search, or None (lexical ranking): no embedder, or nothing to embed."""
+    if not request.wants_hybrid():
+        return None
+    from .. import embedders
+
+    embedder = embedders.get_embedder()
+    if embedder is None:
+        return None
+    return _embed_query(embedder.identity, request.query.semantic_text())
+
+
+@functools.lru_cache(maxsize=512)
+def _embed_query(identity, text):
+    """Query vectors are cached per process (the next page or a facet click asks again)."""
+    from .. import embedders
+
+    vector = embedders.get_embedder().query(text)
+    vector.setflags(write=False)
+    return vector
 
 
 def topic_suggestions(prefix: str, size: int) -> list[Suggestion]:

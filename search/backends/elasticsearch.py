@@ -17,15 +17,16 @@ import threading
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 from elasticsearch_dsl import Q, Search
 
-from .. import es_analysis, sources
+from .. import embedders, es_analysis, fusion, sources
 from ..documents import DOCUMENTS
-from ..query import AnyOf, ParsedQuery, Phrase, Term
+from ..query import EXPANSION_WEIGHT, AnyOf, ParsedQuery, Phrase, Term
 from .base import (
     FACETS, KINDS, MAX_WINDOW, FacetValue, Hit, SearchBackend, SearchRequest, SearchResponse, SearchUnavailable,
-    Suggestion, topic_suggestions,
+    Suggestion, query_vector, topic_suggestions,
 )
 
 FACET_SIZE = 50
+TIE_BREAKER = 0.5  # how much the other analyses of a word (English, folded) add to the best one (tuned on SciFact)
 PROSE = {
     "studies": {"title": 3.0, "subtitle": 1.5, "abstract": 1.0, "keywords": 1.5, "topic_labels": 1.5,
                 "venue": 0.5, "summary_text": 0.5},
@@ -212,6 +213,8 @@ class ElasticsearchBackend(SearchBackend):
             q = self._clause(kind, clause)
             if q is None:
                 continue
+            if clause in plain:
+                q = self._with_alternatives(kind, clause, q)
             (should if clause in plain else must).append(q)
         for clause in query.negative:
             q = self._clause(kind, clause)
@@ -228,6 +231,21 @@ class ElasticsearchBackend(SearchBackend):
         if not must and not should:
             kwargs["must"] = [Q("match_all")]
         return Q("bool", **kwargs)
+
+    def _with_alternatives(self, kind, term, q):
+        """A typed word, or one of its vocabulary expansions at ``EXPANSION_WEIGHT``. Each part is a
+        named query, so a hit tells which words and expansions it matched ("why this hit")."""
+        q = Q("bool", should=[q], _name=f"w:{term.text.lower()}")
+        if not term.alternatives:
+            return q
+        parts = [q]
+        for text in term.alternatives:
+            if len(text.split()) > 1:
+                alt = Q("multi_match", query=text, fields=self._fields(kind), type="phrase")
+            else:
+                alt = self._word(kind, text)
+            parts.append(Q("bool", should=[alt], boost=EXPANSION_WEIGHT, _name=f"x:{text}"))
+        return Q("bool", should=parts, minimum_should_match=1)
 
     def _fields(self, kind, field=None):
         if field == "author":
@@ -264,7 +282,7 @@ class ElasticsearchBackend(SearchBackend):
                               fields=[f"{n}{suffix}^{b * 2}" for n, b in prose.items()]))
         if not field and NAMES[kind]:
             variants.append(Q("multi_match", query=word, fields=_names(NAMES[kind]), type="best_fields"))
-        return Q("dis_max", queries=variants, tie_breaker=0.2)
+        return Q("dis_max", queries=variants, tie_breaker=TIE_BREAKER)
 
     def _filters(self, request: SearchRequest):
         """(filters that always apply, facet filters by facet name)."""
@@ -322,10 +340,16 @@ class ElasticsearchBackend(SearchBackend):
             s = self._highlighting(kind, s)
         if not with_facets:
             return s, None
+        return s, self._counting_search(index, text, always, facet_filters)
+
+    def _counting_search(self, index, text, always, facet_filters, aggs=True, knn=None):
+        """The request that counts: total (``f_all`` when facet filters apply) and, with ``aggs``, the
+        seven facets, each without its own filter. With ``knn`` the counted set is the union of the
+        word matches and the nearest studies (a hybrid search's hits)."""
         f = Search(using=self.client, index=index).query(Q("bool", filter=[text, *always]))
         if facet_filters:  # the total of the page: every facet filter applies
             f.aggs.bucket("f_all", "filter", filter=Q("bool", filter=list(facet_filters.values())))
-        for name in FACETS:
+        for name in FACETS if aggs else ():
             others = [v for k, v in facet_filters.items() if k != name]
             bucket = f.aggs.bucket(f"f_{name}", "filter", filter=Q("bool", filter=others) if others
                                    else Q("match_all"))
@@ -333,8 +357,10 @@ class ElasticsearchBackend(SearchBackend):
                 bucket.bucket("values", "histogram", field="year", interval=1, min_doc_count=1)
             else:
                 bucket.bucket("values", "terms", field=FACET_FIELDS[name], size=FACET_SIZE)
-        f = f.extra(size=0, track_total_hits=True).params(request_cache=True)
-        return s, f
+        f = f.extra(size=0, track_total_hits=True)
+        if knn is not None:
+            return f.extra(knn=knn)
+        return f.params(request_cache=True)
 
     def msearch_body(self, searches) -> list[dict]:
         body = []
@@ -360,11 +386,17 @@ class ElasticsearchBackend(SearchBackend):
     @reading
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
+        vector = query_vector(request)
+        if vector is not None:
+            result = self._hybrid(request, vector)
+            result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+            return result
         kind = request.kind
         hits_search, facets_search = self.build_searches(request)
         results = self._execute([hits_search] + ([facets_search] if facets_search is not None else []))
         response = results[0]["hits"]
-        hits = [Hit(id=int(h["_id"]), score=h.get("_score"), highlights=_merge_highlights(h))
+        hits = [Hit(id=int(h["_id"]), score=h.get("_score"), highlights=_merge_highlights(h),
+                    why=_why(None, h.get("matched_queries")))
                 for h in response["hits"]]
         last = response["hits"][-1] if response["hits"] else None
         last_sort = list(last["sort"]) if last and "sort" in last else None
@@ -372,14 +404,7 @@ class ElasticsearchBackend(SearchBackend):
         if facets_search is None:
             total = response["total"]["value"]
         else:
-            aggregations = results[1]["aggregations"]
-            total = aggregations["f_all"]["doc_count"] if "f_all" in aggregations \
-                else results[1]["hits"]["total"]["value"]
-            for name in FACETS:
-                buckets = aggregations[f"f_{name}"]["values"]["buckets"]
-                values = [FacetValue(int(b["key"]) if name == "year" or name in ("topic", "researcher", "institution")
-                                     else b["key"], b["doc_count"]) for b in buckets]
-                facets[name] = values
+            total, facets = _counts(results[1])
         fetched = (request.page - 1) * request.page_size + len(hits) if not request.search_after else None
         more = len(hits) == request.page_size and (fetched is None or fetched < total)
         result = SearchResponse(total=total, hits=hits, facets=facets, next_cursor=last_sort if more else None)
@@ -387,6 +412,54 @@ class ElasticsearchBackend(SearchBackend):
             result.did_you_mean = self._did_you_mean(request)
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
+
+    def _hybrid(self, request: SearchRequest, vector) -> SearchResponse:
+        """Words and meaning: the lexical ranking, the nearest studies (kNN under the same filters) and
+        the counts of their union, as three requests of one ``_msearch``; fused by search/fusion.py."""
+        always, facet_filters = self._filters(request)
+        text = self._text_query("studies", request.query)
+        index = self.alias("studies")
+        knn = {"field": "vector", "query_vector": [float(x) for x in vector], "k": fusion.KNN_K,
+               "num_candidates": max(2 * fusion.KNN_K, 200),
+               "filter": [q.to_dict() for q in [*always, *facet_filters.values()]]
+               + [{"term": {"vector_model": embedders.get_embedder().identity}}]}
+        offset = _hybrid_offset(request)
+        lexical = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=always))
+                   .sort(*self._sort("studies", "relevance", request.query))
+                   .extra(from_=0, size=min(MAX_WINDOW, max(fusion.WINDOW, offset + request.page_size)),
+                          track_total_hits=False).source(False))
+        if facet_filters:
+            lexical = lexical.post_filter(Q("bool", filter=list(facet_filters.values())))
+        semantic = Search(using=self.client, index=index).extra(knn=knn, size=fusion.KNN_K,
+                                                                track_total_hits=False).source(False)
+        counting = self._counting_search(index, text, always, facet_filters, aggs=request.facets, knn=knn)
+        lex, sem, counted = self._execute([lexical, semantic, counting])
+        matched = {int(h["_id"]): h.get("matched_queries", []) for h in lex["hits"]["hits"]}
+        fused = fusion.fuse([(int(h["_id"]), h.get("_score") or 0.0) for h in lex["hits"]["hits"]],
+                            [(int(h["_id"]), h["_score"]) for h in sem["hits"]["hits"]])
+        page = fused[offset:offset + request.page_size]
+        hits = [Hit(id=f.id, score=round(f.score, 6), why=_why(f, matched.get(f.id))) for f in page]
+        if request.highlight and hits:
+            self._highlight_page(index, text, hits)
+        total, facets = _counts(counted)
+        if not request.facets:
+            facets = {}
+        end = offset + len(page)
+        more = len(page) == request.page_size and end < min(total, len(fused))
+        return SearchResponse(total=total, hits=hits, facets=facets, ranking="hybrid",
+                              next_cursor=["hybrid", end] if more else None)
+
+    def _highlight_page(self, index, text, hits):
+        """Highlights for the hits of one page that match the words (semantic-only hits have none)."""
+        ids = [h.id for h in hits if h.why.get("lexical_rank")]
+        if not ids:
+            return
+        s = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=[Q("ids", values=ids)]))
+             .extra(size=len(ids)).source(False))
+        found = {int(h["_id"]): _merge_highlights(h) for h in
+                 self._highlighting("studies", s).execute().to_dict()["hits"]["hits"]}
+        for hit in hits:
+            hit.highlights = found.get(hit.id, {})
 
     def _sort(self, kind, sort, query):
         tiebreak = {"id": {"order": "asc"}}
@@ -512,6 +585,36 @@ def _built(kind, ids, progress=None, chunk=1000):
         done += len(docs)
         if progress:
             progress(kind, done)
+
+
+def _counts(response):
+    """(total, facets) of a counting request (see ``_counting_search``)."""
+    aggregations = response.get("aggregations", {})
+    total = aggregations["f_all"]["doc_count"] if "f_all" in aggregations else response["hits"]["total"]["value"]
+    facets = {}
+    for name in FACETS:
+        if f"f_{name}" not in aggregations:
+            continue
+        buckets = aggregations[f"f_{name}"]["values"]["buckets"]
+        facets[name] = [FacetValue(int(b["key"]) if name in ("year", "topic", "researcher", "institution")
+                                   else b["key"], b["doc_count"]) for b in buckets]
+    return total, facets
+
+
+def _hybrid_offset(request):
+    """Where the page starts in the fused order: a hybrid cursor is ``["hybrid", offset]``."""
+    after = request.search_after
+    if after and len(after) == 2 and after[0] == "hybrid" and isinstance(after[1], int) and after[1] >= 0:
+        return min(after[1], MAX_WINDOW)
+    return (request.page - 1) * request.page_size
+
+
+def _why(fused, matched_queries):
+    why = {"lexical_rank": fused.lexical_rank, "semantic_rank": fused.semantic_rank} if fused else {}
+    if matched_queries:
+        why["matched"] = sorted({m[2:] for m in matched_queries if m.startswith("w:")})
+        why["expansions"] = sorted({m[2:] for m in matched_queries if m.startswith("x:")})
+    return why
 
 
 def _names(fields):

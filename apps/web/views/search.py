@@ -48,6 +48,10 @@ def search(request):
         "did_you_mean": result.did_you_mean,
         "did_you_mean_url": state.with_(q=result.did_you_mean) if result.did_you_mean else None,
         "warnings": search_request.query.warnings,
+        # "also searched": vocabulary expansions, each with the link that drops it
+        "expansions": [{"text": e.text, "language": e.language, "source": " ".join(e.source),
+                        "remove_url": state.toggle("unexpand", e.text)} for e in search_request.query.expansions],
+        "ranking": result.ranking,
         "page": search_request.page, "page_size": search_request.page_size,
         "first_shown": (search_request.page - 1) * search_request.page_size + 1 if objects else 0,
         "last_shown": (search_request.page - 1) * search_request.page_size + len(objects),

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from search.backends import get_backend
 from search.backends.base import KINDS
 from search.models import PendingIndex
-from search.sync import drain, retry_now
+from search.sync import VECTORS, drain, retry_now
 
 
 class Command(BaseCommand):
@@ -37,7 +37,8 @@ class Command(BaseCommand):
             else:
                 say(f"backend: {backend.name}")
                 say(f"health: {backend.health()}")
-                say(f"pending index work: {PendingIndex.objects.count()}")
+                say(f"pending index work: {PendingIndex.objects.exclude(kind=VECTORS).count()}")
+                say(_vectors_status())
         except Exception as exc:
             raise CommandError(f"{backend.name}: {type(exc).__name__}: {exc}")
 
@@ -48,3 +49,14 @@ class Command(BaseCommand):
 
 def _drain():
     return drain()
+
+
+def _vectors_status():
+    from search import vectors
+    from search.embedders import unavailable_reason
+
+    model = vectors.current_model()
+    if model is None:
+        reason = unavailable_reason() or "no embedder"
+        return f"semantic search off: {reason} (pending vectors: {vectors.pending_count()})"
+    return f"vectors: model {model}, pending {vectors.pending_count()}"

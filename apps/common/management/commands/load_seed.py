@@ -1,4 +1,5 @@
-"""Load fixtures/seed.json: institutions, researchers, studies, summaries (idempotent)."""
+"""Load fixtures/seed.json: institutions, researchers, studies, summaries, and the search vocabulary
+(idempotent)."""
 
 import datetime
 import json
@@ -16,6 +17,7 @@ from apps.summaries import services as summary_services
 from apps.summaries.models import Summary
 from apps.topics.loader import load_topics
 from apps.topics.models import Topic
+from search import vocabulary
 
 
 def _seed_reviewer():
@@ -35,7 +37,8 @@ def _date(value):
 
 
 class Command(BaseCommand):
-    help = "Load the seed data (topics, institutions, researchers, studies, summaries). Safe to run again."
+    help = ("Load the seed data (topics, search vocabulary, institutions, researchers, studies, summaries). "
+            "Safe to run again.")
 
     def add_arguments(self, parser):
         parser.add_argument("--file", default=str(Path(settings.BASE_DIR) / "fixtures" / "seed.json"))
@@ -44,6 +47,7 @@ class Command(BaseCommand):
     def handle(self, file, **options):
         data = json.loads(Path(file).read_text(encoding="utf-8"))
         load_topics(Topic)
+        vocabulary.seed()  # the bilingual search vocabulary, from the topic labels and search/data/vocabulary.tsv
         topics = {t.slug: t for t in Topic.objects.all()}
         institutions = {}
         for item in data.get("institutions", []):
