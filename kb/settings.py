@@ -234,8 +234,16 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+#: How often beat asks a worker to drain the search outbox: the longest a change made while the broker
+#: was down waits once the broker is back (the production default, 60 s; the smoke test uses less).
+try:
+    KB_OUTBOX_DRAIN_SECONDS = float(env("KB_OUTBOX_DRAIN_SECONDS", "60"))
+except ValueError:
+    KB_OUTBOX_DRAIN_SECONDS = 0
+if not KB_OUTBOX_DRAIN_SECONDS > 0:
+    raise ImproperlyConfigured("KB_OUTBOX_DRAIN_SECONDS must be a positive number of seconds.")
 CELERY_BEAT_SCHEDULE = {
-    "search-drain-outbox": {"task": "search.tasks.drain_outbox", "schedule": 60.0},
+    "search-drain-outbox": {"task": "search.tasks.drain_outbox", "schedule": KB_OUTBOX_DRAIN_SECONDS},
     "search-reconcile": {"task": "search.tasks.reconcile", "schedule": 60.0 * 60 * 6},
 }
 
