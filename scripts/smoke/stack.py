@@ -160,12 +160,12 @@ class Stack:
         })
         return env
 
-    def _run(self, argv, *, env=None, timeout=300, check=True) -> subprocess.CompletedProcess:
+    def _run(self, argv, *, env=None, timeout=300, check=True, what=None) -> subprocess.CompletedProcess:
         result = subprocess.run(argv, cwd=ROOT, env=env or self.env, capture_output=True, text=True, timeout=timeout)
         with open(self.logs / "setup.log", "a") as log:
             log.write(f"$ {' '.join(map(str, argv))}\n{result.stdout}{result.stderr}")
         if check and result.returncode != 0:
-            raise Failure(f"{' '.join(map(str, argv[:4]))} exited {result.returncode}:\n"
+            raise Failure(f"{what or ' '.join(map(str, argv[:4]))} exited {result.returncode}:\n"
                           f"{(result.stdout + result.stderr)[-2000:]}")
         return result
 
@@ -203,6 +203,7 @@ class Stack:
         self.var.mkdir(parents=True)
         self.logs.mkdir(parents=True)
 
+        self._import_everything()
         self.redis("start")
         self.redis_cli("flushall")
         self._reset_database()
@@ -220,6 +221,27 @@ class Stack:
         self.wait_healthy(timeout=120)
         self.wait_worker_ready()
 
+    def _import_everything(self):
+        """Every module of kb, apps and search imports from this virtualenv under the production
+        settings: a dependency that only the test tools bring fails here even if no scenario reaches it."""
+        code = ("import importlib, os, sys, django\n"
+                "django.setup()\n"
+                "failed = []\n"
+                "modules = [os.path.join(d, f)[:-3].replace(os.sep, '.').removesuffix('.__init__')\n"
+                "           for top in ('kb', 'apps', 'search') for d, _, files in os.walk(top)\n"
+                "           if '__pycache__' not in d and 'es-plugin' not in d for f in files if f.endswith('.py')]\n"
+                "for name in modules:\n"
+                "    try:\n"
+                "        importlib.import_module(name)\n"
+                "    except Exception as exc:\n"
+                "        failed.append(f'{name}: {type(exc).__name__}: {exc}')\n"
+                "print(f'{len(modules)} modules imported' if not failed else '\\n'.join(failed))\n"
+                "sys.exit(1 if failed else 0)\n")
+        result = self._run([str(self.config.venv / "bin/python"), "-c", code],
+                           env={**self.env, "DJANGO_SETTINGS_MODULE": "kb.settings"},
+                           what="importing every module of kb, apps and search")
+        self.say(f"smoke: {result.stdout.strip()} from {self.config.venv.name} with KB_ENV=production")
+
     def _web_answers(self):
         if not self.procs["web"].alive():
             raise Failure(f"scripts/serve.sh web exited:\n{self.procs['web'].tail()}")
@@ -231,7 +253,8 @@ class Stack:
                 "with psycopg.connect(sys.argv[1] + '/postgres', autocommit=True) as db:\n"
                 "    db.execute(f'DROP DATABASE IF EXISTS {sys.argv[2]} WITH (FORCE)')\n"
                 "    db.execute(f'CREATE DATABASE {sys.argv[2]}')\n")
-        self._run([str(c.venv / "bin/python"), "-c", code, c.postgres, c.database])
+        self._run([str(c.venv / "bin/python"), "-c", code, c.postgres, c.database],
+                  what=f"making the database {c.database} again")
 
     def _reset_indices(self):
         import json
