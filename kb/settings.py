@@ -43,6 +43,16 @@ def env_list(name, default=()):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_seconds(name, default):
+    try:
+        value = float(env(name, default))
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise ImproperlyConfigured(f"{name} must be a positive number of seconds.")
+    return value
+
+
 def required(name, why):
     value = env(name)
     if value is None:
@@ -240,15 +250,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 #: How often beat asks a worker to drain the search outbox: the longest a change made while the broker
 #: was down waits once the broker is back (the production default, 60 s; the smoke test uses less).
-try:
-    KB_OUTBOX_DRAIN_SECONDS = float(env("KB_OUTBOX_DRAIN_SECONDS", "60"))
-except ValueError:
-    KB_OUTBOX_DRAIN_SECONDS = 0
-if not KB_OUTBOX_DRAIN_SECONDS > 0:
-    raise ImproperlyConfigured("KB_OUTBOX_DRAIN_SECONDS must be a positive number of seconds.")
+KB_OUTBOX_DRAIN_SECONDS = env_seconds("KB_OUTBOX_DRAIN_SECONDS", "60")
+#: How often beat looks for import jobs no worker is going to run (their task could not be sent, or
+#: their worker died) and sends them again (apps/imports/jobs.py).
+KB_IMPORT_RECOVERY_SECONDS = env_seconds("KB_IMPORT_RECOVERY_SECONDS", "60")
 CELERY_BEAT_SCHEDULE = {
     "search-drain-outbox": {"task": "search.tasks.drain_outbox", "schedule": KB_OUTBOX_DRAIN_SECONDS},
     "search-reconcile": {"task": "search.tasks.reconcile", "schedule": 60.0 * 60 * 6},
+    "imports-requeue-stalled": {"task": "apps.imports.tasks.requeue_stalled", "schedule": KB_IMPORT_RECOVERY_SECONDS},
 }
 
 # --- Search -----------------------------------------------------------------------------------
