@@ -51,6 +51,8 @@ class Config:
     index_prefix: str = _env("KB_SMOKE_INDEX_PREFIX", "kbsmoke")
     #: beat's outbox drain interval here (production: 60 s, KB_OUTBOX_DRAIN_SECONDS)
     drain_seconds: float = float(_env("KB_SMOKE_DRAIN_SECONDS", "10"))
+    #: beat's import recovery interval here (production: 60 s, KB_IMPORT_RECOVERY_SECONDS)
+    recovery_seconds: float = float(_env("KB_SMOKE_RECOVERY_SECONDS", "10"))
 
 
 class Proc:
@@ -156,6 +158,7 @@ class Stack:
             "KB_WORKER_CONCURRENCY": "2",
             "KB_WORKER_NAME": "kb-smoke@%h",
             "KB_OUTBOX_DRAIN_SECONDS": str(c.drain_seconds),
+            "KB_IMPORT_RECOVERY_SECONDS": str(c.recovery_seconds),
             "PYTHONUNBUFFERED": "1",
         })
         return env
