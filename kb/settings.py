@@ -43,6 +43,16 @@ def env_list(name, default=()):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_seconds(name, default):
+    try:
+        value = float(env(name, default))
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise ImproperlyConfigured(f"{name} must be a positive number of seconds.")
+    return value
+
+
 def required(name, why):
     value = env(name)
     if value is None:
@@ -150,7 +160,11 @@ AUTH_PASSWORD_VALIDATORS = [
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env("CACHE_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")}}
+    # Only the API's anonymous rate limit uses the cache, and it lets requests through when the cache
+    # fails (apps.common.throttling). Short timeouts, so an unreachable Redis (not just a stopped one)
+    # costs a request a second at most instead of the system's connect timeout.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL"),
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
 
 # --- I18N -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -196,7 +210,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "apps.common.schema.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.common.throttling.AnonRateThrottle"],  # lets requests through if the cache is down
     "DEFAULT_THROTTLE_RATES": {"anon": env("KB_ANON_THROTTLE", "300/minute")},
     "EXCEPTION_HANDLER": "apps.common.exceptions.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -234,10 +248,17 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+#: How often beat asks a worker to drain the search outbox: the longest a change made while the broker
+#: was down waits once the broker is back (the production default, 60 s; the smoke test uses less).
+KB_OUTBOX_DRAIN_SECONDS = env_seconds("KB_OUTBOX_DRAIN_SECONDS", "60")
+#: How often beat looks for import jobs no worker is going to run (their task could not be sent, or
+#: their worker died) and sends them again (apps/imports/jobs.py).
+KB_IMPORT_RECOVERY_SECONDS = env_seconds("KB_IMPORT_RECOVERY_SECONDS", "60")
 CELERY_BEAT_SCHEDULE = {
-    "search-drain-outbox": {"task": "search.tasks.drain_outbox", "schedule": 60.0},
+    "search-drain-outbox": {"task": "search.tasks.drain_outbox", "schedule": KB_OUTBOX_DRAIN_SECONDS},
     "search-reconcile": {"task": "search.tasks.reconcile", "schedule": 60.0 * 60 * 6},
     "search-embed-pending": {"task": "search.tasks.embed_pending", "schedule": 60.0},
+    "imports-requeue-stalled": {"task": "apps.imports.tasks.requeue_stalled", "schedule": KB_IMPORT_RECOVERY_SECONDS},
 }
 
 # --- Search -----------------------------------------------------------------------------------

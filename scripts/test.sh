@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Install and start what the tests need (PostgreSQL, Redis, Elasticsearch), then run the whole suite:
 #   1. everything on PostgreSQL + Elasticsearch + Redis;
-#   2. the API smoke tests and the database search backend again on the embedded SQLite default.
-# Extra arguments go to pytest (e.g. scripts/test.sh -k search -x).
+#   2. the API smoke tests and the database search backend again on the embedded SQLite default;
+#   3. the production smoke test (scripts/smoke.sh): requirements.txt alone, KB_ENV=production,
+#      gunicorn + worker + beat, driven through normal work, a Redis outage and a killed worker.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k search -x). KB_SMOKE=0 leaves out stage 3
+# outside CI (with CI=true it always runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh requirements-dev.txt
+.venv/bin/python -m pip check
 
 # The browser tests (tests/web) drive Debian's Chromium headless; install it once (idempotent, as root).
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
@@ -39,3 +43,10 @@ echo "== test: PostgreSQL + Elasticsearch + Redis"
 echo "== test: embedded default (SQLite, database search): smoke tests"
 unset ELASTICSEARCH_URL
 DATABASE_URL="sqlite:///$(mktemp -d)/kb.sqlite3" .venv/bin/python -m pytest -p no:cacheprovider -m smoke -q "$@"
+
+if [ "${KB_SMOKE:-1}" = 0 ] && [ "${CI:-}" != true ]; then
+  echo "== test: production smoke test left out (KB_SMOKE=0)"
+else
+  echo "== test: production smoke test (scripts/smoke.sh)"
+  scripts/smoke.sh
+fi

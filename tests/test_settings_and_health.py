@@ -50,3 +50,17 @@ def test_health_reports_a_broken_broker_as_degraded(client, settings):
     response = client.get("/health/")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["status"] == "error"
+
+
+@pytest.mark.parametrize("variable,entry", [("KB_OUTBOX_DRAIN_SECONDS", "search-drain-outbox"),
+                                            ("KB_IMPORT_RECOVERY_SECONDS", "imports-requeue-stalled")])
+@pytest.mark.parametrize("value,expected", [(None, "60.0"), ("7", "7.0"), ("0", "ImproperlyConfigured"),
+                                            ("soon", "ImproperlyConfigured")])
+def test_beat_intervals_come_from_the_environment(variable, entry, value, expected):
+    env = {} if value is None else {variable: value}
+    result = _manage("shell", "-c", "from django.conf import settings; "
+                     f"print(settings.CELERY_BEAT_SCHEDULE[{entry!r}]['schedule'])",
+                     **{"DATABASE_URL": "sqlite:///:memory:", **env})
+    assert expected in result.stdout + result.stderr
+    if expected == "ImproperlyConfigured":
+        assert result.returncode != 0 and variable in result.stderr

@@ -71,6 +71,11 @@ class ImportJob(models.Model):
                                                 "no study uses any more.")
     error = models.TextField(blank=True, help_text="Why the job failed.")
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs of this job (a resumed run counts).")
+    enqueued_at = models.DateTimeField(null=True, blank=True,
+                                       help_text="When a worker was last asked to run the job.")
+    enqueue_error = models.CharField(max_length=500, blank=True,
+                                     help_text="Why that request could not be sent (the broker was down); "
+                                               "the recovery task sends it again (docs/operations.md).")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -44,6 +44,7 @@ from .bibtex.encoding import sniff
 from . import pipeline
 from .bulk import writer
 from .keys import family_key, title_key
+from .jobs import claim, enqueue_job
 from .matching import AuthorBlocks, Candidate, CandidateIndex, Match, load_candidates
 from .models import (ImportJob, ImportOutcome, JobStatus, Outcome, Policy, ReviewItem, ReviewStatus, Rule,
                      SourceRecord)
@@ -89,19 +90,6 @@ def create_job(user, fileobj, *, file_name=None, policy=Policy.FILL, dry_run=Fal
         if enqueue:
             enqueue_job(job.pk)
     return job
-
-
-def enqueue_job(job_id):
-    """Ask a worker to run the job once the current transaction has committed."""
-    from .tasks import run_import
-
-    def send():
-        try:
-            run_import.delay(job_id)
-        except Exception as exc:  # the job stays queued; a curator can resume it
-            log.warning("imports: could not enqueue job %s (%s)", job_id, exc)
-
-    transaction.on_commit(send)
 
 
 def resume_job(user, job) -> ImportJob:
@@ -154,7 +142,16 @@ PIPELINE_MIN_ENTRIES = 5_000
 
 
 def run_job(job_id, *, chunk_size=CHUNK, progress=None) -> ImportJob:
-    """Run (or resume) a job. Idempotent: a finished job is left alone; never raises for bad input."""
+    """Run (or resume) a job. Idempotent: a finished job is left alone, and so is a job another worker is
+    running (apps.imports.jobs.claim); never raises for bad input."""
+    with claim(job_id) as mine:
+        if not mine:
+            log.info("imports: job %s is being run by another worker; this request does nothing", job_id)
+            return ImportJob.objects.get(pk=job_id)
+        return _run_claimed(job_id, chunk_size=chunk_size, progress=progress)
+
+
+def _run_claimed(job_id, *, chunk_size, progress) -> ImportJob:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status in (JobStatus.DONE, JobStatus.UNDONE):

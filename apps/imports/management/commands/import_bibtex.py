@@ -49,6 +49,8 @@ class Command(BaseCommand):
                           f"policy {job.policy}{', dry run' if job.dry_run else ''}")
         started = time.perf_counter()
         job = services.run_job(job.pk, chunk_size=opts["chunk"], progress=self._progress(started))
+        if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            raise CommandError(f"Import job {job.pk} is being run by another worker; nothing was done.")
         if self._tty:
             self.stdout.write("")
         self._summary(job, time.perf_counter() - started, opts["failures"])
