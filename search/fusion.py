@@ -24,6 +24,7 @@ import os
 from dataclasses import dataclass
 
 LEXICAL_WEIGHT = float(os.environ.get("KB_SEARCH_LEXICAL_WEIGHT", "0.5"))
+RELATED_LEXICAL_WEIGHT = float(os.environ.get("KB_RELATED_LEXICAL_WEIGHT", "0.5"))  # "related studies"
 KNN_K = int(os.environ.get("KB_SEARCH_KNN_K", "100"))   # semantic hits per search
 WINDOW = int(os.environ.get("KB_SEARCH_FUSION_WINDOW", "200"))  # lexical hits that take part in fusion
 

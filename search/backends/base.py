@@ -193,6 +193,28 @@ def _embed_query(identity, text):
     return vector
 
 
+def related_vector(study_id: int) -> list[float] | None:
+    """The study's own vector for "related studies" by meaning, or None (no model, no vector yet)."""
+    from .. import embedders, vectors
+
+    if embedders.get_embedder() is None:
+        return None
+    return vectors.vectors_for([study_id]).get(study_id)
+
+
+def related_hits(study_id, lexical, semantic, size) -> list[Hit]:
+    """Related studies: the backend's "more like this" list and the nearest vectors, fused as a hybrid
+    search is (search/fusion.py); the study itself is left out."""
+    from .. import fusion
+
+    lexical = [(i, s) for i, s in lexical if i != study_id]
+    semantic = [(i, s) for i, s in semantic if i != study_id]
+    fused = fusion.fuse(lexical, semantic, weight=fusion.RELATED_LEXICAL_WEIGHT)
+    return [Hit(id=f.id, score=round(f.score, 6), why={"lexical_rank": f.lexical_rank,
+                                                        "semantic_rank": f.semantic_rank})
+            for f in fused[:size]]
+
+
 def topic_suggestions(prefix: str, size: int) -> list[Suggestion]:
     """Topics whose Norwegian or English label has a word starting with ``prefix`` (from the database:
     the vocabulary is small and curated, so both backends answer the same)."""

@@ -24,7 +24,7 @@ from ..models import SearchDocument
 from ..query import EXPANSION_WEIGHT, AnyOf, ParsedQuery, Phrase, Term
 from .base import (
     FACETS, KINDS, MAX_WINDOW, FacetValue, Hit, SearchBackend, SearchRequest, SearchResponse, Suggestion,
-    query_vector, topic_suggestions,
+    query_vector, related_hits, related_vector, topic_suggestions,
 )
 
 FIELD_COLUMNS = {"title": "title", "abstract": "abstract", "author": "author", "topic": "topic",
@@ -191,10 +191,6 @@ class DatabaseBackend(SearchBackend):
     def _hybrid(self, request: SearchRequest, vector) -> SearchResponse:
         """Words and meaning (search/fusion.py): the lexical ranking and the ``KNN_K`` nearest vectors
         (exact, numpy over the vectors this process holds), both under the same filters."""
-        import numpy as np
-
-        from .. import vectors
-
         query, filters = request.query, request.filters
         base = self._base("studies", filters.include_drafts)
         if query.year_from is not None or query.year_to is not None:
@@ -204,15 +200,7 @@ class DatabaseBackend(SearchBackend):
         rows = list(allowed.filter(id__in=_id_list_sql(lexical_ids)).values_list("id", "year"))
         rows.sort(key=lambda r: (-round(scores.get(r[0], 0.0), 9), -(r[1] or 0), r[0]))
         lexical = [(r[0], scores.get(r[0], 0.0)) for r in rows]
-        ids, matrix = vectors.matrix()
-        semantic = []
-        if len(ids):
-            similarity = matrix @ np.asarray(vector, dtype=np.float32)
-            ok = np.isin(ids, np.fromiter(allowed.values_list("id", flat=True), dtype=np.int64))
-            candidates = np.flatnonzero(ok)
-            if len(candidates):
-                best = candidates[np.argsort(-similarity[candidates], kind="stable")[:fusion.KNN_K]]
-                semantic = [(int(ids[k]), float(similarity[k])) for k in best]
+        semantic = self._nearest(vector, allowed.values_list("id", flat=True), fusion.KNN_K)
         fused = fusion.fuse(lexical, semantic)
         offset = (request.page - 1) * request.page_size
         after = request.search_after
@@ -548,7 +536,25 @@ class DatabaseBackend(SearchBackend):
                                "FROM search_searchdocument WHERE kind = 'studies' AND tsv @@ %s::tsquery "
                                "ORDER BY r DESC LIMIT %s", [expr, expr, size * 5 + 1])
                 rows = [(oid, float(score)) for oid, score in cursor.fetchall()]
-        return [Hit(id=oid, score=score) for oid, score in rows if oid != study_id and oid in allowed][:size]
+        lexical = [(oid, score) for oid, score in rows if oid != study_id and oid in allowed]
+        vector = related_vector(study_id)
+        if vector is None:
+            return [Hit(id=oid, score=score) for oid, score in lexical[:size]]
+        return related_hits(study_id, lexical, self._nearest(vector, allowed, size + 1), size)
+
+    def _nearest(self, vector, allowed_ids, k) -> list[tuple[int, float]]:
+        """The ``k`` studies among ``allowed_ids`` whose vectors are nearest (exact cosine, numpy)."""
+        import numpy as np
+
+        from .. import vectors
+
+        ids, matrix = vectors.matrix()
+        if not len(ids):
+            return []
+        similarity = matrix @ np.asarray(vector, dtype=np.float32)
+        candidates = np.flatnonzero(np.isin(ids, np.fromiter(allowed_ids, dtype=np.int64)))
+        best = candidates[np.argsort(-similarity[candidates], kind="stable")[:k]]
+        return [(int(ids[i]), float(similarity[i])) for i in best]
 
 
 def _why(matched, expanded):

@@ -22,7 +22,7 @@ from ..documents import DOCUMENTS
 from ..query import EXPANSION_WEIGHT, AnyOf, ParsedQuery, Phrase, Term
 from .base import (
     FACETS, KINDS, MAX_WINDOW, FacetValue, Hit, SearchBackend, SearchRequest, SearchResponse, SearchUnavailable,
-    Suggestion, query_vector, topic_suggestions,
+    Suggestion, query_vector, related_hits, related_vector, topic_suggestions,
 )
 
 FACET_SIZE = 50
@@ -539,14 +539,24 @@ class ElasticsearchBackend(SearchBackend):
         mlt = Q("more_like_this", fields=["title", "abstract", "keywords", "topic_labels"],
                 like=[{"_index": self.alias("studies"), "_id": str(study_id)}], min_term_freq=1, min_doc_freq=1,
                 max_query_terms=40, minimum_should_match="10%")
-        s = (Search(using=self.client, index=self.alias("studies"))
-             .query(Q("bool", must=[mlt], filter=filters)).extra(size=size).source(False))
+        index = self.alias("studies")
+        vector = related_vector(study_id)
+        s = (Search(using=self.client, index=index)
+             .query(Q("bool", must=[mlt], filter=filters)).extra(size=size if vector is None else fusion.KNN_K)
+             .source(False))
         try:
-            return [Hit(id=int(h.meta.id), score=h.meta.score) for h in s.execute().hits]
+            if vector is None:
+                return [Hit(id=int(h.meta.id), score=h.meta.score) for h in s.execute().hits]
+            knn = {"field": "vector", "query_vector": vector, "k": size + 1, "num_candidates": 100,
+                   "filter": [q.to_dict() for q in filters] + [{"term": {"vector_model": embedders.get_embedder().identity}}]}
+            near = Search(using=self.client, index=index).extra(knn=knn, size=size + 1).source(False)
+            lexical, semantic = self._execute([s, near])
         except NotFoundError:  # the study is not indexed (yet)
-            if not self.client.indices.exists_alias(name=self.alias("studies")):
+            if not self.client.indices.exists_alias(name=index):
                 raise
             return []
+        return related_hits(study_id, [(int(h["_id"]), h["_score"]) for h in lexical["hits"]["hits"]],
+                            [(int(h["_id"]), h["_score"]) for h in semantic["hits"]["hits"]], size)
 
 
 def _built(kind, ids, progress=None, chunk=1000):

@@ -132,3 +132,17 @@ def test_without_vectors_search_stays_lexical(backend, studies, settings):
     result = run(backend, "cannabis")
     assert result.ranking == "lexical"
     assert [h.id for h in result.hits] == [studies["cannabis"].id]
+
+
+def test_related_studies_include_neighbours_by_meaning(backend, studies, db):
+    extra = factories.study(title="Supportive apartments for people sleeping rough who use heroin",
+                            abstract="Tenancy sustainment among unhoused injectors.", year=2020)
+    vectors.mark_all(missing_only=False)
+    vectors.embed_pending()
+    backend.index("studies", [extra.id])
+    refresh(backend)
+    vectors.reset_matrix()
+    related = backend.related(studies["housing"].id, size=3)
+    assert related[0].id == extra.id  # the closest in meaning
+    assert studies["housing"].id not in [h.id for h in related]
+    assert studies["draft"].id not in [h.id for h in related]

@@ -58,7 +58,8 @@ class StudyViewSet(KBModelViewSet):
                    parameters=[OpenApiParameter("size", int, description="How many (1-50, default 10).")])
     @action(detail=True, methods=["get"])
     def related(self, request, pk=None):
-        """Studies similar to this one (shared words in title, keywords, topics and abstract)."""
+        """Studies similar to this one: shared words in title, keywords, topics and abstract, fused with the
+        studies nearest in meaning when vectors exist (search/fusion.py)."""
         from search.backends import get_backend
         from search.results import hydrate
 
