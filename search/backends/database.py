@@ -200,8 +200,13 @@ class DatabaseBackend(SearchBackend):
         rows = list(allowed.filter(id__in=_id_list_sql(lexical_ids)).values_list("id", "year"))
         rows.sort(key=lambda r: (-round(scores.get(r[0], 0.0), 9), -(r[1] or 0), r[0]))
         lexical = [(r[0], scores.get(r[0], 0.0)) for r in rows]
-        semantic = self._nearest(vector, allowed.values_list("id", flat=True), fusion.KNN_K)
+        allowed_ids = list(allowed.values_list("id", flat=True))
+        semantic = self._nearest(vector, allowed_ids, fusion.KNN_K)
         fused = fusion.fuse(lexical, semantic)
+        moved = fusion.feedback_vector(vector, self._vectors_of([f.id for f in fused[:fusion.FEEDBACK_DOCS]]))
+        if moved is not None:  # pseudo-relevance feedback: look again from the first hits' direction
+            semantic = self._nearest(moved, allowed_ids, fusion.KNN_K)
+            fused = fusion.fuse(lexical, semantic)
         offset = (request.page - 1) * request.page_size
         after = request.search_after
         if after and len(after) == 2 and after[0] == "hybrid" and isinstance(after[1], int) and after[1] >= 0:
@@ -541,6 +546,16 @@ class DatabaseBackend(SearchBackend):
         if vector is None:
             return [Hit(id=oid, score=score) for oid, score in lexical[:size]]
         return related_hits(study_id, lexical, self._nearest(vector, allowed, size + 1), size)
+
+    def _vectors_of(self, study_ids):
+        """The held vectors of these studies (those that have one)."""
+        import numpy as np
+
+        from .. import vectors
+
+        ids, matrix = vectors.matrix()
+        rows = np.searchsorted(ids, study_ids) if len(ids) else []
+        return [matrix[r] for r, i in zip(rows, study_ids) if r < len(ids) and ids[r] == i]
 
     def _nearest(self, vector, allowed_ids, k) -> list[tuple[int, float]]:
         """The ``k`` studies among ``allowed_ids`` whose vectors are nearest (exact cosine, numpy)."""

@@ -17,7 +17,7 @@ import threading
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 from elasticsearch_dsl import Q, Search
 
-from .. import embedders, es_analysis, fusion, sources
+from .. import embedders, es_analysis, fusion, sources, vectors
 from ..documents import DOCUMENTS
 from ..query import EXPANSION_WEIGHT, AnyOf, ParsedQuery, Phrase, Term
 from .base import (
@@ -414,15 +414,24 @@ class ElasticsearchBackend(SearchBackend):
         return result
 
     def _hybrid(self, request: SearchRequest, vector) -> SearchResponse:
-        """Words and meaning: the lexical ranking, the nearest studies (kNN under the same filters) and
-        the counts of their union, as three requests of one ``_msearch``; fused by search/fusion.py."""
+        """Words and meaning, fused by search/fusion.py. First ``_msearch``: the lexical ranking and the
+        nearest studies (kNN under the same filters). Then, with pseudo-relevance feedback, a second
+        one: the nearest studies to the query's vector moved towards the first fused hits, and the
+        counts (total, facets) of the union of the word matches and those final nearest studies."""
         always, facet_filters = self._filters(request)
         text = self._text_query("studies", request.query)
         index = self.alias("studies")
-        knn = {"field": "vector", "query_vector": [float(x) for x in vector], "k": fusion.KNN_K,
-               "num_candidates": max(2 * fusion.KNN_K, 200),
-               "filter": [q.to_dict() for q in [*always, *facet_filters.values()]]
-               + [{"term": {"vector_model": embedders.get_embedder().identity}}]}
+        knn_filter = ([q.to_dict() for q in [*always, *facet_filters.values()]]
+                      + [{"term": {"vector_model": embedders.get_embedder().identity}}])
+
+        def knn(v):
+            return {"field": "vector", "query_vector": [float(x) for x in v], "k": fusion.KNN_K,
+                    "num_candidates": max(2 * fusion.KNN_K, 200), "filter": knn_filter}
+
+        def nearest(v):
+            return Search(using=self.client, index=index).extra(knn=knn(v), size=fusion.KNN_K,
+                                                                track_total_hits=False).source(False)
+
         offset = _hybrid_offset(request)
         lexical = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=always))
                    .sort(*self._sort("studies", "relevance", request.query))
@@ -430,13 +439,24 @@ class ElasticsearchBackend(SearchBackend):
                           track_total_hits=False).source(False))
         if facet_filters:
             lexical = lexical.post_filter(Q("bool", filter=list(facet_filters.values())))
-        semantic = Search(using=self.client, index=index).extra(knn=knn, size=fusion.KNN_K,
-                                                                track_total_hits=False).source(False)
-        counting = self._counting_search(index, text, always, facet_filters, aggs=request.facets, knn=knn)
-        lex, sem, counted = self._execute([lexical, semantic, counting])
+        feedback = bool(fusion.FEEDBACK_WEIGHT)
+        first = [lexical, nearest(vector)]
+        if not feedback:
+            first.append(self._counting_search(index, text, always, facet_filters, aggs=request.facets,
+                                               knn=knn(vector)))
+        answers = self._execute(first)
+        lex, sem = answers[0], answers[1]
+        words = [(int(h["_id"]), h.get("_score") or 0.0) for h in lex["hits"]["hits"]]
         matched = {int(h["_id"]): h.get("matched_queries", []) for h in lex["hits"]["hits"]}
-        fused = fusion.fuse([(int(h["_id"]), h.get("_score") or 0.0) for h in lex["hits"]["hits"]],
-                            [(int(h["_id"]), h["_score"]) for h in sem["hits"]["hits"]])
+        fused = fusion.fuse(words, [(int(h["_id"]), h["_score"]) for h in sem["hits"]["hits"]])
+        counted = answers[2] if not feedback else None
+        if feedback:
+            top = vectors.vectors_for([f.id for f in fused[:fusion.FEEDBACK_DOCS]])
+            moved = fusion.feedback_vector(vector, list(top.values())) if top else None
+            final = vector if moved is None else moved
+            sem, counted = self._execute([nearest(final), self._counting_search(
+                index, text, always, facet_filters, aggs=request.facets, knn=knn(final))])
+            fused = fusion.fuse(words, [(int(h["_id"]), h["_score"]) for h in sem["hits"]["hits"]])
         page = fused[offset:offset + request.page_size]
         hits = [Hit(id=f.id, score=round(f.score, 6), why=_why(f, matched.get(f.id))) for f in page]
         if request.highlight and hits:
