@@ -641,9 +641,10 @@ def _hybrid_offset(request):
 
 def _why(fused, matched_queries):
     why = {"lexical_rank": fused.lexical_rank, "semantic_rank": fused.semantic_rank} if fused else {}
-    if matched_queries:
-        why["matched"] = sorted({m[2:] for m in matched_queries if m.startswith("w:")})
-        why["expansions"] = sorted({m[2:] for m in matched_queries if m.startswith("x:")})
+    for key, prefix in (("matched", "w:"), ("expansions", "x:")):
+        found = sorted({m[2:] for m in matched_queries or () if m.startswith(prefix)})
+        if found:
+            why[key] = found
     return why
 
 

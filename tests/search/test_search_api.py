@@ -94,7 +94,8 @@ def test_other_kinds(anon_client, data):
     ({"page": 0}, "page"), ({"page_size": 1000}, "page_size"), ({"page": 501, "page_size": 20}, "page"),
     ({"cursor": "not-a-cursor"}, "cursor"), ({"year_from": "soon"}, "year_from"),
     ({"study_type": "novel"}, "study_type"), ({"researcher": "abc"}, "researcher"),
-    ({"topic": "\x00jY"}, "topic"), ({"doi": "10.1/a,\x00"}, "doi"),
+    ({"topic": "\x00jY"}, "topic"), ({"doi": "10.1/a,\x00"}, "doi"), ({"ranking": "magic"}, "ranking"),
+    ({"expand": "maybe"}, "expand"), ({"unexpand": "a\x00"}, "unexpand"),
 ])
 def test_bad_parameters_are_a_400_naming_the_parameter(anon_client, data, params, field):
     response = anon_client.get("/api/v1/search/", params)
@@ -133,3 +134,23 @@ def test_related(anon_client, data):
     related = [r["id"] for r in response.json()]
     assert data["studies"][1].id not in related and data["studies"][2].id not in related
     assert anon_client.get(f"/api/v1/studies/{data['studies'][2].id}/related/").status_code == 404
+
+
+def test_expansions_and_why_in_the_response(anon_client, data):
+    from search.models import VocabularyEntry
+
+    VocabularyEntry.objects.create(term_nb="oppsøkende behandling", term_en="assertive community treatment",
+                                   source="curated")
+    body = anon_client.get("/api/v1/search/", {"q": "oppsøkende behandling"}).json()
+    assert body["ranking"] == "lexical"  # no embedding model under test settings
+    assert [e["text"] for e in body["expansions"]] == ["assertive community treatment"]
+    assert body["expansions"][0]["language"] == "en"
+    hit = body["results"][0]
+    assert hit["id"] == data["studies"][1].id
+    assert hit["why"]["expansions"] == ["assertive community treatment"]
+    dropped = anon_client.get("/api/v1/search/", {"q": "oppsøkende behandling",
+                                                  "unexpand": "assertive community treatment"}).json()
+    assert dropped["expansions"] == [] and dropped["count"] == 0
+    assert anon_client.get("/api/v1/search/", {"q": "oppsøkende behandling", "expand": "false"}).json()["count"] == 0
+    words = anon_client.get("/api/v1/search/", {"q": "assertive outcomes"}).json()["results"][0]["why"]
+    assert words["matched"] == ["assertive", "outcomes"]

@@ -173,3 +173,19 @@ def test_sign_in_is_the_web_login_and_the_admin_keeps_its_own(client, settings):
     back = client.post("/login/", {"username": "kurator", "password": "a-Long-pass-phrase-9",
                                    "next": "/curator/imports/?outcome=failed"})
     assert back.status_code == 302 and back["Location"] == "/curator/imports/?outcome=failed"
+
+
+def test_search_page_shows_vocabulary_expansions_that_can_be_removed(client, indexed):
+    from search.models import VocabularyEntry
+
+    VocabularyEntry.objects.create(term_nb="ruslidelse", term_en="substance use disorder", source="curated")
+    study = factories.study(title="Housing for people with a substance use disorder", year=2020)
+    indexed()
+    page = text(client.get("/search/?q=ruslidelse"))
+    assert "Søkte også etter:" in page and "substance use disorder" in page
+    assert f"/studies/{study.id}/" in page  # found by the English term
+    removal = re.search(r'<a href="([^"]+)" class="remove"', page)
+    assert removal and "unexpand=substance+use+disorder" in removal.group(1)
+    without = text(client.get(removal.group(1).replace("&amp;", "&")))
+    assert "Søkte også etter:" not in without
+    assert f"/studies/{study.id}/" not in without
