@@ -222,6 +222,9 @@ def main():
     for row in bm25_rows(args):
         print(f"| — | {row['language']} ({row['queries']}) | {row['ranking']} | {row['ndcg@10']:.3f} | "
               f"{row['recall@100']:.3f} | {row['no_hits']} | — | — |")
+    print("\n" + json.dumps([{"backend": r["backend"], **{k: round(v, 5) if isinstance(v, float) else v
+                                                         for k, v in row.items()}}
+                             for r in results for row in r["rows"]]))
     for r in results:
         v = r["vectors"]
         print(f"\n{r['backend']}: vectors {v['model'] or 'off'}" + (

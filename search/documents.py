@@ -50,7 +50,10 @@ class StudyDocument(Document):
     created_at = Date()
     # the study's sentence embedding (title + abstract) and the model that made it; the number of
     # dimensions is taken from the first vector, so another model needs only a rebuild (HNSW, cosine)
-    vector = DenseVector(index=True, similarity="cosine")
+    # float HNSW rather than 8.19's default int8_hnsw: on SciFact the quantised graph lost Norwegian
+    # hybrid quality (nDCG@10 0.510 vs 0.542 with exact search on the database backend); 100k x 384
+    # floats are 150 MB
+    vector = DenseVector(index=True, similarity="cosine", index_options={"type": "hnsw"})
     vector_model = Keyword()
     digest = Keyword(index=False)
 

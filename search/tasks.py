@@ -36,7 +36,10 @@ EMBED_RUN = 512
 _EMBED_LOCK = 0x6B62_7665  # "kbve": PostgreSQL advisory lock key of the one running embedder
 
 
-@shared_task(ignore_result=True)
+# Acknowledged when it starts, not when it ends (the project's default): a run takes minutes, and a
+# broker that goes away meanwhile made kombu's late acknowledgement crash the worker (found by the
+# production smoke test). Nothing is lost: the outbox rows are the durable record, and beat asks again.
+@shared_task(ignore_result=True, acks_late=False)
 def embed_pending():
     """Compute the pending study vectors (``search.vectors.embed_pending``); then, if more are due, ask
     for another run. One runs at a time across workers: embedding uses every core, and a second one

@@ -191,6 +191,8 @@ class DatabaseBackend(SearchBackend):
     def _hybrid(self, request: SearchRequest, vector) -> SearchResponse:
         """Words and meaning (search/fusion.py): the lexical ranking and the ``KNN_K`` nearest vectors
         (exact, numpy over the vectors this process holds), both under the same filters."""
+        import numpy as np
+
         query, filters = request.query, request.filters
         base = self._base("studies", filters.include_drafts)
         if query.year_from is not None or query.year_to is not None:
@@ -200,7 +202,7 @@ class DatabaseBackend(SearchBackend):
         rows = list(allowed.filter(id__in=_id_list_sql(lexical_ids)).values_list("id", "year"))
         rows.sort(key=lambda r: (-round(scores.get(r[0], 0.0), 9), -(r[1] or 0), r[0]))
         lexical = [(r[0], scores.get(r[0], 0.0)) for r in rows]
-        allowed_ids = list(allowed.values_list("id", flat=True))
+        allowed_ids = np.fromiter(allowed.values_list("id", flat=True), dtype=np.int64)
         semantic = self._nearest(vector, allowed_ids, fusion.KNN_K)
         fused = fusion.fuse(lexical, semantic)
         moved = fusion.feedback_vector(vector, self._vectors_of([f.id for f in fused[:fusion.FEEDBACK_DOCS]]))
@@ -567,7 +569,9 @@ class DatabaseBackend(SearchBackend):
         if not len(ids):
             return []
         similarity = matrix @ np.asarray(vector, dtype=np.float32)
-        candidates = np.flatnonzero(np.isin(ids, np.fromiter(allowed_ids, dtype=np.int64)))
+        if not isinstance(allowed_ids, np.ndarray):
+            allowed_ids = np.fromiter(allowed_ids, dtype=np.int64)
+        candidates = np.flatnonzero(np.isin(ids, allowed_ids))
         best = candidates[np.argsort(-similarity[candidates], kind="stable")[:k]]
         return [(int(ids[i]), float(similarity[i])) for i in best]
 
