@@ -47,6 +47,14 @@ _TOKEN = re.compile(
 _YEAR = re.compile(r"^(\d{4})?(?:(\.\.|-)(\d{4})?)?$")
 
 
+_NORWEGIAN_ONLY = frozenset("""og i jeg det et den til er som på de med av ikke der så var seg men har om vi
+hun nå over da ved fra ut sin dem opp kan hvor eller hva skal selv her alle vil bli ble blitt kunne inn når
+være noen noe etter ned skulle denne mot å hos enn fordi før mange også slik vært både bare uten hvordan
+ingen samme hvilke blant""".split())
+_ENGLISH_ONLY = frozenset("""a an and are as at be but by if in into is it no not of on or such that the their
+then there these they this to was will with from which were has have been""".split())
+
+
 class QueryError(ValueError):
     """A query that cannot be read at all (too long). Everything else degrades instead."""
 
@@ -119,6 +127,19 @@ class ParsedQuery:
                 if c.field in (None, "title", "abstract", "topic", "keyword"):
                     parts.append(c.text.rstrip("*"))
         return " ".join(parts)
+
+    def looks_norwegian(self) -> bool:
+        """More Norwegian than English function words (or æ, ø, å) in what was typed: the lexical side of
+        a hybrid search then counts less (search/fusion.py), since kb's literature is mostly English."""
+        norwegian = english = 0
+        for word in re.findall(r"[^\W\d_]+", self.raw):
+            lower = word.lower()
+            if word == "I":  # English "I", or "I-carnitine"; Norwegian "i" is written in lower case
+                continue
+            norwegian += lower in _NORWEGIAN_ONLY
+            english += lower in _ENGLISH_ONLY
+        norwegian += sum(self.raw.lower().count(c) for c in "æøå")
+        return norwegian > english
 
     def text_for_spelling(self):
         return " ".join(c.text for c in self.positive if isinstance(c, Term) and not c.prefix)

@@ -204,11 +204,12 @@ class DatabaseBackend(SearchBackend):
         lexical = [(r[0], scores.get(r[0], 0.0)) for r in rows]
         allowed_ids = np.fromiter(allowed.values_list("id", flat=True), dtype=np.int64)
         semantic = self._nearest(vector, allowed_ids, fusion.KNN_K)
-        fused = fusion.fuse(lexical, semantic)
+        weight = fusion.lexical_weight(query)
+        fused = fusion.fuse(lexical, semantic, weight=weight)
         moved = fusion.feedback_vector(vector, self._vectors_of([f.id for f in fused[:fusion.FEEDBACK_DOCS]]))
         if moved is not None:  # pseudo-relevance feedback: look again from the first hits' direction
             semantic = self._nearest(moved, allowed_ids, fusion.KNN_K)
-            fused = fusion.fuse(lexical, semantic)
+            fused = fusion.fuse(lexical, semantic, weight=weight)
         offset = (request.page - 1) * request.page_size
         after = request.search_after
         if after and len(after) == 2 and after[0] == "hybrid" and isinstance(after[1], int) and after[1] >= 0:

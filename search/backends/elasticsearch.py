@@ -417,7 +417,13 @@ class ElasticsearchBackend(SearchBackend):
         """Words and meaning, fused by search/fusion.py. First ``_msearch``: the lexical ranking and the
         nearest studies (kNN under the same filters). Then, with pseudo-relevance feedback, a second
         one: the nearest studies to the query's vector moved towards the first fused hits, and the
-        counts (total, facets) of the union of the word matches and those final nearest studies."""
+        counts (total, facets) of the union of the word matches and those final nearest studies.
+
+        The final nearest studies are the first ``KNN_K`` hits of the counting request itself (the text
+        query is a filter there, so word matches score 0 and only the kNN hits score): the page and the
+        counts rest on one kNN search. With feedback, the second ``_msearch`` also fetches highlights for
+        the word matches among the first fused order's page and the next; a word match the final order
+        brings onto the page besides is highlighted afterwards."""
         always, facet_filters = self._filters(request)
         text = self._text_query("studies", request.query)
         index = self.alias("studies")
@@ -432,6 +438,13 @@ class ElasticsearchBackend(SearchBackend):
             return Search(using=self.client, index=index).extra(knn=knn(v), size=fusion.KNN_K,
                                                                 track_total_hits=False).source(False)
 
+        def counting(v):
+            return self._counting_search(index, text, always, facet_filters, aggs=request.facets,
+                                         knn=knn(v)).extra(size=fusion.KNN_K).source(False)
+
+        def semantic(response):
+            return [(int(h["_id"]), h["_score"]) for h in response["hits"]["hits"] if h["_score"]]
+
         offset = _hybrid_offset(request)
         lexical = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=always))
                    .sort(*self._sort("studies", "relevance", request.query))
@@ -440,27 +453,30 @@ class ElasticsearchBackend(SearchBackend):
         if facet_filters:
             lexical = lexical.post_filter(Q("bool", filter=list(facet_filters.values())))
         feedback = bool(fusion.FEEDBACK_WEIGHT)
-        first = [lexical, nearest(vector)]
-        if not feedback:
-            first.append(self._counting_search(index, text, always, facet_filters, aggs=request.facets,
-                                               knn=knn(vector)))
-        answers = self._execute(first)
-        lex, sem = answers[0], answers[1]
+        lex, sem = self._execute([lexical, nearest(vector) if feedback else counting(vector)])
+        counted = None if feedback else sem
         words = [(int(h["_id"]), h.get("_score") or 0.0) for h in lex["hits"]["hits"]]
         matched = {int(h["_id"]): h.get("matched_queries", []) for h in lex["hits"]["hits"]}
-        fused = fusion.fuse(words, [(int(h["_id"]), h["_score"]) for h in sem["hits"]["hits"]])
-        counted = answers[2] if not feedback else None
+        weight = fusion.lexical_weight(request.query)
+        fused = fusion.fuse(words, semantic(sem), weight=weight)
+        highlights = None
         if feedback:
             top = vectors.vectors_for([f.id for f in fused[:fusion.FEEDBACK_DOCS]])
             moved = fusion.feedback_vector(vector, list(top.values())) if top else None
             final = vector if moved is None else moved
-            sem, counted = self._execute([nearest(final), self._counting_search(
-                index, text, always, facet_filters, aggs=request.facets, knn=knn(final))])
-            fused = fusion.fuse(words, [(int(h["_id"]), h["_score"]) for h in sem["hits"]["hits"]])
+            second = [counting(final)]
+            likely = [f.id for f in fused[offset:offset + 2 * request.page_size] if f.lexical_rank]
+            if request.highlight and likely:
+                second.append(self._highlight_search(index, text, likely))
+            answers = self._execute(second)
+            counted = answers[0]
+            if len(answers) > 1:
+                highlights = {int(h["_id"]): _merge_highlights(h) for h in answers[1]["hits"]["hits"]}
+            fused = fusion.fuse(words, semantic(counted), weight=weight)
         page = fused[offset:offset + request.page_size]
         hits = [Hit(id=f.id, score=round(f.score, 6), why=_why(f, matched.get(f.id))) for f in page]
         if request.highlight and hits:
-            self._highlight_page(index, text, hits)
+            self._highlight_page(index, text, hits, highlights)
         total, facets = _counts(counted)
         if not request.facets:
             facets = {}
@@ -469,17 +485,23 @@ class ElasticsearchBackend(SearchBackend):
         return SearchResponse(total=total, hits=hits, facets=facets, ranking="hybrid",
                               next_cursor=["hybrid", end] if more else None)
 
-    def _highlight_page(self, index, text, hits):
-        """Highlights for the hits of one page that match the words (semantic-only hits have none)."""
-        ids = [h.id for h in hits if h.why.get("lexical_rank")]
-        if not ids:
-            return
+    def _highlight_search(self, index, text, ids):
+        """The highlights of these studies for the words (``text``)."""
         s = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=[Q("ids", values=ids)]))
              .extra(size=len(ids)).source(False))
-        found = {int(h["_id"]): _merge_highlights(h) for h in
-                 self._highlighting("studies", s).execute().to_dict()["hits"]["hits"]}
+        return self._highlighting("studies", s)
+
+    def _highlight_page(self, index, text, hits, found=None):
+        """Highlights for the hits of one page that match the words (semantic-only hits have none);
+        ``found``: highlights fetched already (id -> fields), the rest are fetched here."""
+        found = dict(found or {})
+        ids = [h.id for h in hits if h.why.get("lexical_rank") and h.id not in found]
+        if ids:
+            found.update({int(h["_id"]): _merge_highlights(h) for h in
+                          self._highlight_search(index, text, ids).execute().to_dict()["hits"]["hits"]})
         for hit in hits:
-            hit.highlights = found.get(hit.id, {})
+            if hit.why.get("lexical_rank"):
+                hit.highlights = found.get(hit.id, {})
 
     def _sort(self, kind, sort, query):
         tiebreak = {"id": {"order": "asc"}}

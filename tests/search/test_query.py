@@ -64,3 +64,10 @@ def test_too_long_is_an_error():
 def test_any_text_parses(text):
     q = parse(text)
     assert len(q.clauses) <= 32
+
+
+def test_a_query_typed_in_norwegian_is_recognised():
+    assert parse("Røyking i svangerskapet øker risikoen for astma hos barn").looks_norwegian()
+    assert parse("behandling av ruslidelser").looks_norwegian()
+    assert not parse("Smoking during pregnancy increases the risk of asthma").looks_norwegian()
+    assert not parse("Omnivores produce more trimethylamine N-oxide from dietary I-carnitine").looks_norwegian()
