@@ -20,7 +20,7 @@ from apps.researchers.models import Affiliation, Institution, Researcher
 from apps.studies.models import Authorship, Study
 from apps.summaries.models import Summary, SummaryStatus
 
-from . import vectors
+from . import vector_store as vectors
 
 
 def digest(doc: dict) -> str:

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import PendingIndex
-from .vectors import VECTORS
+from .vector_store import VECTORS
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -84,7 +84,7 @@ def mark_dirty(kind: str, ids, *, embed: bool = True) -> None:
     if not pairs:
         return
     if kind == "studies" and embed:
-        from .vectors import configured
+        from .vector_store import configured
 
         if configured():
             pairs |= {(VECTORS, i) for _, i in pairs}
@@ -144,12 +144,23 @@ class _AfterCommit:
         self.action()
 
 
+#: Starts embedding in a background thread of this process (the embedded default, no broker). Set by
+#: search.apps from search.vectors, which writes the outbox through this module.
+background_embedder = None
+
+
+def task(name):
+    """A Celery task by its name: the sync layer asks for work without importing the task modules
+    (which import the backends, which import this module)."""
+    from celery import current_app
+
+    return current_app.tasks[name]
+
+
 def schedule_drain():
     """Ask a worker to drain the outbox. If the broker is down the rows wait for the beat task."""
-    from .tasks import drain_outbox
-
     try:
-        drain_outbox.delay()
+        task("search.tasks.drain_outbox").delay()
     except Exception as exc:  # the outbox keeps the work; never fail the request for it
         log.warning("search: could not enqueue the index drain (%s); the periodic task will retry", exc)
 
@@ -164,14 +175,11 @@ def schedule_embed():
     from django.conf import settings
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        from .vectors import run_in_background
-
-        run_in_background()
+        if background_embedder is not None:
+            background_embedder()
         return
-    from .tasks import embed_pending
-
     try:
-        embed_pending.delay()
+        task("search.tasks.embed_pending").delay()
     except Exception as exc:
         log.warning("search: could not enqueue embedding (%s); the periodic task will retry", exc)
 

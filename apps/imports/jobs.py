@@ -71,8 +71,9 @@ def claim(job_id):
 def enqueue_job(job_id):
     """Ask a worker to run the job once the current transaction has committed. The job records when it
     was asked, and why the request could not be sent, for :func:`requeue_stalled`."""
-    from .tasks import run_import
+    from celery import current_app
 
+    run_import = current_app.tasks["apps.imports.tasks.run_import"]  # by name: the task module imports this one
     ImportJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now(), enqueue_error="")
 
     def send():

@@ -195,7 +195,8 @@ def _embed_query(identity, text):
 
 def related_vector(study_id: int) -> list[float] | None:
     """The study's own vector for "related studies" by meaning, or None (no model, no vector yet)."""
-    from .. import embedders, vectors
+    from .. import embedders
+    from .. import vector_store as vectors
 
     if embedders.get_embedder() is None:
         return None

@@ -554,7 +554,7 @@ class DatabaseBackend(SearchBackend):
         """The held vectors of these studies (those that have one)."""
         import numpy as np
 
-        from .. import vectors
+        from .. import vector_store as vectors
 
         ids, matrix = vectors.matrix()
         rows = np.searchsorted(ids, study_ids) if len(ids) else []
@@ -564,7 +564,7 @@ class DatabaseBackend(SearchBackend):
         """The ``k`` studies among ``allowed_ids`` whose vectors are nearest (exact cosine, numpy)."""
         import numpy as np
 
-        from .. import vectors
+        from .. import vector_store as vectors
 
         ids, matrix = vectors.matrix()
         if not len(ids):

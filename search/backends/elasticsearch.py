@@ -17,7 +17,8 @@ import threading
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 from elasticsearch_dsl import Q, Search
 
-from .. import embedders, es_analysis, fusion, sources, vectors
+from .. import embedders, es_analysis, fusion, sources
+from .. import vector_store as vectors
 from ..documents import DOCUMENTS
 from ..query import EXPANSION_WEIGHT, AnyOf, ParsedQuery, Phrase, Term
 from .base import (
@@ -191,10 +192,6 @@ class ElasticsearchBackend(SearchBackend):
             for o in old:
                 self.client.indices.delete(index=o, ignore_unavailable=True)
             result[kind] = {"index": index, "documents": total, "seconds": round(time.time() - started, 2)}
-        # changes made while the new index was filling: let the outbox and reconcile catch up
-        from ..sync import retry_now
-
-        retry_now()
         return result
 
     def indexed_digests(self, kind):

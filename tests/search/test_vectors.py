@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from apps.studies import services as study_services
 from apps.studies.models import Study
-from search import embedders, sources, sync, vectors
+from search import embedders, sources, sync, vector_store, vectors
 from search.backends import reset_backend
 from search.models import PendingIndex, SearchDocument, StudyVector
 from tests import factories
@@ -310,7 +310,7 @@ def test_the_matrix_follows_the_table(db, embeddings, monkeypatch):
     assert list(ids) == [first.id, second.id] and matrix.shape == (2, embedders.get_embedder().dim)
     assert np.allclose(matrix[1], stored(second)[1])
     first.delete()  # deleting moves no updated_at: a count notices it, at most once per RECOUNT
-    monkeypatch.setattr(vectors, "RECOUNT", 0.0)
+    monkeypatch.setattr(vector_store, "RECOUNT", 0.0)
     assert list(vectors.matrix()[0]) == [second.id]
 
 

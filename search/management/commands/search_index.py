@@ -26,6 +26,7 @@ class Command(BaseCommand):
         try:
             if rebuild:
                 result = backend.rebuild(kinds, progress=None if quiet else self._progress)
+                retry_now()  # changes made while the new index filled: the outbox catches up at once
                 say(self.style.SUCCESS(f"{backend.name}: rebuilt {result}"))
             elif reconcile:
                 retry_now()
