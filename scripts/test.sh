@@ -40,9 +40,9 @@ export KB_REQUIRE_SERVICES=1   # a missing service fails the run; nothing skips
 echo "== test: PostgreSQL + Elasticsearch + Redis"
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
 
-echo "== test: embedded default (SQLite, database search): smoke tests"
+echo "== test: embedded default (SQLite, database search): smoke tests and the SQLite engine's own"
 unset ELASTICSEARCH_URL
-DATABASE_URL="sqlite:///$(mktemp -d)/kb.sqlite3" .venv/bin/python -m pytest -p no:cacheprovider -m smoke -q "$@"
+DATABASE_URL="sqlite:///$(mktemp -d)/kb.sqlite3" .venv/bin/python -m pytest -p no:cacheprovider -m "smoke or sqlite" -q "$@"
 
 if [ "${KB_SMOKE:-1}" = 0 ] && [ "${CI:-}" != true ]; then
   echo "== test: production smoke test left out (KB_SMOKE=0)"

@@ -54,7 +54,13 @@ def from_bytes(data):
 
 # --- reading -----------------------------------------------------------------------------------------
 def vectors_for(ids) -> dict[int, list[float]]:
-    """Study id -> vector of the current model, for the studies that have one (one query)."""
+    """Study id -> vector of the current model (a list, for an index document), for the studies that
+    have one (one query)."""
+    return {study_id: vector.tolist() for study_id, vector in arrays_for(ids).items()}
+
+
+def arrays_for(ids) -> dict:
+    """Study id -> vector of the current model (read-only float32 array), for the studies that have one."""
     from .models import StudyVector
 
     ids = list(ids)
@@ -62,7 +68,7 @@ def vectors_for(ids) -> dict[int, list[float]]:
     if model is None:
         return {}
     rows = StudyVector.objects.filter(model=model, study_id__in=ids).values_list("study_id", "vector")
-    return {study_id: from_bytes(data).tolist() for study_id, data in rows}
+    return {study_id: from_bytes(data) for study_id, data in rows}
 
 
 _matrix_lock = threading.Lock()

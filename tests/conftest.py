@@ -81,3 +81,16 @@ def _fresh_vocabulary():
     vocabulary.reset()
     yield
     vocabulary.reset()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``sqlite`` (the embedded default's own engine) are collected only where the test
+    database is SQLite: the test command's second stage."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return
+    kept = [item for item in items if "sqlite" not in item.keywords]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if "sqlite" in item.keywords])
+        items[:] = kept

@@ -31,7 +31,7 @@ FIELD_COLUMNS = {"title": "title", "abstract": "abstract", "author": "author", "
                  "keyword": "other", "venue": "other"}
 PG_WEIGHTS = {"title": "A", "author": "B", "topic": "C", "abstract": "D", "other": "D"}
 # column weights: title 2, the rest 1 (measured on SciFact: title 6 -> nDCG@10 0.681 / Recall@100 0.913;
-# 2 -> 0.685 / 0.916; scoring stems only, not the surface forms too, lowered both)
+# 2 -> 0.685 / 0.916); each query word is scored under one form (``_scoring_terms``)
 SQLITE_BM25 = "bm25(search_fts, 0, 0, 2.0, 1.0, 1.0, 1.0, 1.0, 0)"
 PG_RANK_WEIGHTS = "{0.3, 0.5, 0.6, 1.0}"  # D, C, B, A
 FACET_SIZE = 50
@@ -189,7 +189,7 @@ class DatabaseBackend(SearchBackend):
         return response
 
     def _hybrid(self, request: SearchRequest, vector) -> SearchResponse:
-        """Words and meaning (search/fusion.py): the lexical ranking and the ``KNN_K`` nearest vectors
+        """Words and meaning (search/fusion.py): the lexical ranking and the ``POOL`` nearest vectors
         (exact, numpy over the vectors this process holds), both under the same filters."""
         import numpy as np
 
@@ -203,13 +203,8 @@ class DatabaseBackend(SearchBackend):
         rows.sort(key=lambda r: (-round(scores.get(r[0], 0.0), 9), -(r[1] or 0), r[0]))
         lexical = [(r[0], scores.get(r[0], 0.0)) for r in rows]
         allowed_ids = np.fromiter(allowed.values_list("id", flat=True), dtype=np.int64)
-        semantic = self._nearest(vector, allowed_ids, fusion.KNN_K)
-        weight = fusion.lexical_weight(query)
-        fused = fusion.fuse(lexical, semantic, weight=weight)
-        moved = fusion.feedback_vector(vector, self._vectors_of([f.id for f in fused[:fusion.FEEDBACK_DOCS]]))
-        if moved is not None:  # pseudo-relevance feedback: look again from the first hits' direction
-            semantic = self._nearest(moved, allowed_ids, fusion.KNN_K)
-            fused = fusion.fuse(lexical, semantic, weight=weight)
+        nearest = self._nearest(vector, allowed_ids, fusion.POOL)
+        fused = fusion.hybrid(lexical, nearest, vector, self._vectors_of, fusion.lexical_weight(query))
         offset = (request.page - 1) * request.page_size
         after = request.search_after
         if after and len(after) == 2 and after[0] == "hybrid" and isinstance(after[1], int) and after[1] >= 0:
@@ -225,7 +220,7 @@ class DatabaseBackend(SearchBackend):
                 self._highlight("studies", lexical_hits, query)
         facets = {}
         if request.facets:  # over the union: word matches (each facet without its own filter) + nearest
-            union = set(lexical_ids) | {i for i, _ in semantic}
+            union = set(lexical_ids) | {i for i, _ in nearest}
             facets = self._facets(base.filter(id__in=_id_list_sql(union)), filters)
         end = offset + len(page)
         return SearchResponse(total=len(fused), hits=hits, facets=facets, ranking="hybrid",
@@ -336,30 +331,44 @@ class DatabaseBackend(SearchBackend):
         return "(" + " | ".join(f"'{f}'{':' + weight if weight else ''}" for f in forms) + ")"
 
     def _scores(self, kind, positive, ids) -> dict[int, float]:
-        terms = []
+        words = []  # the forms of each word to score (any of them may match)
         for clause in positive:
             for c in (clause.clauses if isinstance(clause, AnyOf) else [clause]):
                 if isinstance(c, Term) and not c.prefix:
-                    terms.extend(analysis.query_forms(c.text))
+                    words.append(analysis.query_forms(c.text))
                 elif isinstance(c, Phrase):
-                    for w in analysis.words(c.text):
-                        terms.extend(analysis.query_forms(w))
-        terms = list(dict.fromkeys(terms))
-        if not terms:
+                    words.extend(analysis.query_forms(w) for w in analysis.words(c.text))
+        words = [forms for forms in words if forms]
+        if not words:
             return {i: 1.0 for i in ids}
         with connection.cursor() as cursor:
             if self.vendor == "sqlite":
-                expr = " OR ".join(f'"{t}"' for t in terms)
+                terms = self._scoring_terms(cursor, words)
+                if not terms:
+                    return {i: 0.0 for i in ids}
                 cursor.execute(f"SELECT object_id, {SQLITE_BM25} FROM search_fts WHERE search_fts MATCH %s "
-                               "AND kind = %s", [expr, kind])
+                               "AND kind = %s", [" OR ".join(f'"{t}"' for t in terms), kind])
                 raw = {oid: -score for oid, score in cursor.fetchall() if oid in ids}
             else:
-                expr = " | ".join(f"'{t}'" for t in terms)
+                expr = " | ".join(f"'{t}'" for t in dict.fromkeys(f for forms in words for f in forms))
                 cursor.execute(f"SELECT object_id, ts_rank('{PG_RANK_WEIGHTS}', tsv, %s::tsquery, 1) "
                                "FROM search_searchdocument WHERE kind = %s AND tsv @@ %s::tsquery",
                                [expr, kind, expr])
                 raw = {oid: float(score) for oid, score in cursor.fetchall() if oid in ids}
         return {i: raw.get(i, 0.0) for i in ids}
+
+    @staticmethod
+    def _scoring_terms(cursor, words) -> list[str]:
+        """One token per word for FTS5's BM25: the form of the word that most documents hold (its stem,
+        as a rule, which covers the others). Every form is matched, but were each scored, a word found
+        under three forms would count three times (SciFact, lexical: nDCG@10 0.685 -> 0.696, Recall@100
+        0.915 -> 0.93 offline, docs/benchmarks.md)."""
+        forms = list(dict.fromkeys(f for group in words for f in group))
+        cursor.execute(f"SELECT term, doc FROM search_fts_vocab WHERE term IN ({','.join('%s' for _ in forms)})",
+                       forms)
+        documents = dict(cursor.fetchall())
+        chosen = (max(group, key=lambda f: (documents.get(f, 0), f.startswith("0"))) for group in words)
+        return list(dict.fromkeys(t for t in chosen if documents.get(t)))
 
     # -- filters, facets, order
     def _apply_filters(self, kind, qs, filters, skip=None):
@@ -550,15 +559,16 @@ class DatabaseBackend(SearchBackend):
             return [Hit(id=oid, score=score) for oid, score in lexical[:size]]
         return related_hits(study_id, lexical, self._nearest(vector, allowed, size + 1), size)
 
-    def _vectors_of(self, study_ids):
-        """The held vectors of these studies (those that have one)."""
+    def _vectors_of(self, study_ids) -> dict:
+        """Study id -> held vector, for those of these studies that have one."""
         import numpy as np
 
         from .. import vector_store as vectors
 
         ids, matrix = vectors.matrix()
+        study_ids = list(study_ids)
         rows = np.searchsorted(ids, study_ids) if len(ids) else []
-        return [matrix[r] for r, i in zip(rows, study_ids) if r < len(ids) and ids[r] == i]
+        return {i: matrix[r] for r, i in zip(rows, study_ids) if r < len(ids) and ids[r] == i}
 
     def _nearest(self, vector, allowed_ids, k) -> list[tuple[int, float]]:
         """The ``k`` studies among ``allowed_ids`` whose vectors are nearest (exact cosine, numpy)."""

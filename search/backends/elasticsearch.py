@@ -28,6 +28,7 @@ from .base import (
 
 FACET_SIZE = 50
 TIE_BREAKER = 0.5  # how much the other analyses of a word (English, folded) add to the best one (tuned on SciFact)
+PREFETCH_HIGHLIGHTS = 100  # a hybrid search fetches the highlights of up to this many first word matches
 PROSE = {
     "studies": {"title": 3.0, "subtitle": 1.5, "abstract": 1.0, "keywords": 1.5, "topic_labels": 1.5,
                 "venue": 0.5, "summary_text": 0.5},
@@ -411,37 +412,22 @@ class ElasticsearchBackend(SearchBackend):
         return result
 
     def _hybrid(self, request: SearchRequest, vector) -> SearchResponse:
-        """Words and meaning, fused by search/fusion.py. First ``_msearch``: the lexical ranking and the
-        nearest studies (kNN under the same filters). Then, with pseudo-relevance feedback, a second
-        one: the nearest studies to the query's vector moved towards the first fused hits, and the
-        counts (total, facets) of the union of the word matches and those final nearest studies.
-
-        The final nearest studies are the first ``KNN_K`` hits of the counting request itself (the text
-        query is a filter there, so word matches score 0 and only the kNN hits score): the page and the
-        counts rest on one kNN search. With feedback, the second ``_msearch`` also fetches highlights for
-        the word matches among the first fused order's page and the next; a word match the final order
-        brings onto the page besides is highlighted afterwards."""
+        """Words and meaning, fused by search/fusion.py, from one ``_msearch``: the lexical ranking
+        (the first ``WINDOW`` word matches), and the request that counts (total, facets) the union of
+        the word matches and the ``POOL`` studies nearest the query's vector (kNN under the same
+        filters). The text query is a filter there, so word matches score 0 and its first ``POOL`` hits
+        are the nearest studies themselves: the page and the counts rest on one kNN search. Feedback
+        reads the candidates' vectors from the database by id (no second search); the page's word
+        matches are highlighted afterwards."""
         always, facet_filters = self._filters(request)
         text = self._text_query("studies", request.query)
         index = self.alias("studies")
         knn_filter = ([q.to_dict() for q in [*always, *facet_filters.values()]]
                       + [{"term": {"vector_model": embedders.get_embedder().identity}}])
-
-        def knn(v):
-            return {"field": "vector", "query_vector": [float(x) for x in v], "k": fusion.KNN_K,
-                    "num_candidates": max(2 * fusion.KNN_K, 200), "filter": knn_filter}
-
-        def nearest(v):
-            return Search(using=self.client, index=index).extra(knn=knn(v), size=fusion.KNN_K,
-                                                                track_total_hits=False).source(False)
-
-        def counting(v):
-            return self._counting_search(index, text, always, facet_filters, aggs=request.facets,
-                                         knn=knn(v)).extra(size=fusion.KNN_K).source(False)
-
-        def semantic(response):
-            return [(int(h["_id"]), h["_score"]) for h in response["hits"]["hits"] if h["_score"]]
-
+        knn = {"field": "vector", "query_vector": [float(x) for x in vector], "k": fusion.POOL,
+               "num_candidates": max(2 * fusion.POOL, 200), "filter": knn_filter}
+        counting = (self._counting_search(index, text, always, facet_filters, aggs=request.facets, knn=knn)
+                    .extra(size=fusion.POOL).source(False))
         offset = _hybrid_offset(request)
         lexical = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=always))
                    .sort(*self._sort("studies", "relevance", request.query))
@@ -449,31 +435,20 @@ class ElasticsearchBackend(SearchBackend):
                           track_total_hits=False).source(False))
         if facet_filters:
             lexical = lexical.post_filter(Q("bool", filter=list(facet_filters.values())))
-        feedback = bool(fusion.FEEDBACK_WEIGHT)
-        lex, sem = self._execute([lexical, nearest(vector) if feedback else counting(vector)])
-        counted = None if feedback else sem
+        searches = [lexical, counting]
+        likely = offset + 2 * request.page_size  # the word matches most likely to make the page
+        if request.highlight and likely <= PREFETCH_HIGHLIGHTS:
+            searches.append(self._highlighting("studies", lexical.extra(from_=0, size=likely)))
+        lex, counted, *prefetched = self._execute(searches)
         words = [(int(h["_id"]), h.get("_score") or 0.0) for h in lex["hits"]["hits"]]
         matched = {int(h["_id"]): h.get("matched_queries", []) for h in lex["hits"]["hits"]}
-        weight = fusion.lexical_weight(request.query)
-        fused = fusion.fuse(words, semantic(sem), weight=weight)
-        highlights = None
-        if feedback:
-            top = vectors.vectors_for([f.id for f in fused[:fusion.FEEDBACK_DOCS]])
-            moved = fusion.feedback_vector(vector, list(top.values())) if top else None
-            final = vector if moved is None else moved
-            second = [counting(final)]
-            likely = [f.id for f in fused[offset:offset + 2 * request.page_size] if f.lexical_rank]
-            if request.highlight and likely:
-                second.append(self._highlight_search(index, text, likely))
-            answers = self._execute(second)
-            counted = answers[0]
-            if len(answers) > 1:
-                highlights = {int(h["_id"]): _merge_highlights(h) for h in answers[1]["hits"]["hits"]}
-            fused = fusion.fuse(words, semantic(counted), weight=weight)
+        nearest = [(int(h["_id"]), h["_score"]) for h in counted["hits"]["hits"] if h["_score"]]
+        fused = fusion.hybrid(words, nearest, vector, vectors.arrays_for, fusion.lexical_weight(request.query))
         page = fused[offset:offset + request.page_size]
         hits = [Hit(id=f.id, score=round(f.score, 6), why=_why(f, matched.get(f.id))) for f in page]
         if request.highlight and hits:
-            self._highlight_page(index, text, hits, highlights)
+            found = {int(h["_id"]): _merge_highlights(h) for h in prefetched[0]["hits"]["hits"]} if prefetched else None
+            self._highlight_page(index, text, hits, found)
         total, facets = _counts(counted)
         if not request.facets:
             facets = {}
