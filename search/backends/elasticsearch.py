@@ -14,13 +14,14 @@ import functools
 import queue
 import threading
 
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+from elasticsearch import ApiError, NotFoundError, TransportError, helpers
 from elasticsearch_dsl import Q, Search
 
 from .. import embedders, es_analysis, fusion, sources
 from .. import vector_store as vectors
 from ..documents import DOCUMENTS
 from ..query import EXPANSION_WEIGHT, AnyOf, ParsedQuery, Phrase, Term
+from . import es_client
 from .base import (
     FACETS, KINDS, MAX_WINDOW, FacetValue, Hit, SearchBackend, SearchRequest, SearchResponse, SearchUnavailable,
     Suggestion, query_vector, related_hits, related_vector, topic_suggestions,
@@ -71,14 +72,7 @@ class ElasticsearchBackend(SearchBackend):
 
     def __init__(self, config):
         self.config = config
-        kwargs = {"request_timeout": config.get("TIMEOUT", 10), "max_retries": 1, "retry_on_timeout": False}
-        if config.get("API_KEY"):
-            kwargs["api_key"] = config["API_KEY"]
-        elif config.get("USERNAME"):
-            kwargs["basic_auth"] = (config["USERNAME"], config.get("PASSWORD") or "")
-        if config.get("CA_CERTS"):
-            kwargs["ca_certs"] = config["CA_CERTS"]
-        self.client = Elasticsearch(config["URL"], **kwargs)
+        self.client = es_client.make_client(config)
         self.prefix = config.get("INDEX_PREFIX") or "kb"
         self._flavour = None
 
