@@ -109,6 +109,18 @@ class ElasticsearchBackend(SearchBackend):
                 index = self._new_index(kind)
                 self.client.indices.put_alias(index=index, name=self.alias(kind))
 
+    def unreachable(self, exc):
+        if isinstance(exc, ApiError):  # answered, but cannot serve: no master, a shard without a copy
+            return exc.status_code in (502, 503, 504)
+        return isinstance(exc, (TransportError, SearchUnavailable))  # refused, reset, timed out
+
+    def answers(self):
+        try:
+            self.client.options(request_timeout=3).cluster.health()
+        except (TransportError, ApiError):
+            return False
+        return True
+
     def health(self):
         health = self.client.options(request_timeout=3).cluster.health()
         aliases = {k: bool(self.client.indices.exists_alias(name=self.alias(k))) for k in KINDS}
