@@ -86,6 +86,14 @@ def pid_of(node_dir):
     return int(Path(node_dir, "run/elasticsearch.pid").read_text().strip())
 
 
+def sigkill(pid, timeout=30):
+    """SIGKILL ``pid`` and wait until it is gone (its ports free), as after a crash."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 # --- load ---------------------------------------------------------------------------------------
 class Writer(threading.Thread):
     """Creates a draft and publishes it, through kb's services, ``limit`` times or until stopped."""
@@ -341,7 +349,7 @@ def drill_cluster(args, criteria):
         say(f"SIGKILL {victim} (pid {pid_of(node_dir)}), the node holding the primary of {index}; "
             f"{len(writer.ids)} writes so far")
         killed = time.monotonic()
-        os.kill(pid_of(node_dir), signal.SIGKILL)
+        sigkill(pid_of(node_dir))
         time.sleep(args.down)
         say(f"es-cluster.sh start after {time.monotonic() - killed:.0f} s down; {len(writer.ids)} writes so far")
         back = run([str(CLUSTER_SCRIPT), "start"], timeout=args.timeout)
@@ -392,7 +400,7 @@ def drill_single(args, criteria):
         def on_write(n):
             if n == args.kill_at:
                 events["killed"] = time.monotonic()
-                os.kill(pid_of(node_dir), signal.SIGKILL)
+                sigkill(pid_of(node_dir))
                 say(f"SIGKILL the node (after write {n}); starting it again")
                 threading.Thread(target=restart, daemon=True).start()
 

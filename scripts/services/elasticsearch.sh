@@ -328,8 +328,10 @@ write_certs() {
     cp "$CERT_DIR/ca.pem" "$CA_PEM"
     chmod 644 "$CA_PEM"
     local ks=(env ES_JAVA_HOME="$JAVA_HOME_ES" ES_PATH_CONF="$CONF_DIR" ES_JAVA_OPTS= "$ES_HOME/bin/elasticsearch-keystore")
-    [[ -f "$CONF_DIR/elasticsearch.keystore" ]] || "${ks[@]}" create >/dev/null
-    printf '%s' "$ES_PASSWORD" | "${ks[@]}" add -x -f bootstrap.password >/dev/null
+    if [[ ! -f "$CONF_DIR/elasticsearch.keystore" ]]; then   # (the node reads it at its first start only)
+        "${ks[@]}" create >/dev/null
+        printf '%s' "$ES_PASSWORD" | "${ks[@]}" add -x -f bootstrap.password >/dev/null
+    fi
 }
 
 # ---------------------------------------------------------------- process helpers
