@@ -27,6 +27,9 @@ from .vector_store import VECTORS
 log = logging.getLogger(__name__)
 BATCH = 500
 MAX_BACKOFF = 600  # seconds
+#: How ``last_error`` starts on rows postponed because the engine did not answer at all (down, unreachable,
+#: no master): they are retried as soon as it answers again, not after their back-off.
+UNREACHABLE = "unreachable: "
 
 _local = threading.local()
 
@@ -191,6 +194,7 @@ def drain(backend=None, limit_batches=None) -> dict:
     from .backends import get_backend
 
     backend = backend or get_backend()
+    resume_if_back(backend)
     done = failed = batches = 0
     while limit_batches is None or batches < limit_batches:
         now = timezone.now()
@@ -208,7 +212,7 @@ def drain(backend=None, limit_batches=None) -> dict:
                 backend.index(kind, [r.object_id for r in kind_rows])
             except Exception as exc:
                 failed += len(kind_rows)
-                postpone(kind_rows, exc)
+                postpone(kind_rows, exc, unreachable=backend.unreachable(exc))
                 continue
             progressed = True
             done += len(kind_rows)
@@ -219,9 +223,20 @@ def drain(backend=None, limit_batches=None) -> dict:
     return {"indexed": done, "failed": failed, "pending": PendingIndex.objects.exclude(kind=VECTORS).count()}
 
 
-def postpone(rows, exc, doing="indexing"):
+def resume_if_back(backend) -> int:
+    """Work postponed while the engine did not answer is due again as soon as it answers (one cheap
+    request, made only while such work waits): after an outage the index converges at the next drain,
+    whatever back-off the rows reached during it. Returns the rows made due."""
+    waiting = PendingIndex.objects.exclude(kind=VECTORS).filter(last_error__startswith=UNREACHABLE,
+                                                                  next_attempt_at__gt=timezone.now())
+    if not waiting.exists() or not backend.answers():
+        return 0
+    return waiting.update(next_attempt_at=timezone.now())
+
+
+def postpone(rows, exc, doing="indexing", unreachable=False):
     """Keep failed rows with the error and an exponential back-off (2 s doubling, at most 10 min)."""
-    message = f"{type(exc).__name__}: {exc}"[:1000]
+    message = ((UNREACHABLE if unreachable else "") + f"{type(exc).__name__}: {exc}")[:1000]
     log.warning("search: %s %d %s failed, will retry: %s", doing, len(rows), rows[0].kind, message)
     now = timezone.now()
     for row in rows:

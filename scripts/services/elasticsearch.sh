@@ -18,6 +18,11 @@
 #
 #   URL: http://127.0.0.1:${KB_ES_PORT:-9200}
 #
+# The same script runs one member of a multi-node cluster (scripts/services/es-cluster.sh sets
+# KB_ES_NODE, KB_ES_TRANSPORT_PORT, KB_ES_SEED_HOSTS, KB_ES_INITIAL_MASTERS, KB_ES_WAIT=none) and a
+# node with security on (KB_ES_SECURITY=tls: TLS on HTTP with a CA of its own, the user elastic with
+# KB_ES_PASSWORD; the CA is written to <node dir>/ca.pem; URL https://127.0.0.1:<port>).
+#
 # Environment:
 #   KB_ES_VERSION     default 8.19.21 (newest 8.19.x served by Maven Central here)
 #   KB_ES_PORT        default 9200
@@ -26,6 +31,12 @@
 #   KB_ES_USER        default kb-es
 #   KB_ES_START_TIMEOUT  seconds to wait for health yellow, default 120
 #   KB_CACHE_DIR, KB_SERVICES_DIR  see above
+#   KB_ES_NODE        the node's directory under KB_SERVICES_DIR (and its lock), default elasticsearch
+#   KB_ES_NODE_NAME   default kb-es-1;  KB_ES_CLUSTER_NAME  default kb
+#   KB_ES_TRANSPORT_PORT  default 9300-9399
+#   KB_ES_SEED_HOSTS, KB_ES_INITIAL_MASTERS  comma-separated; unset: a single-node cluster
+#   KB_ES_WAIT        yellow (default: wait for the cluster) or none (a cluster member: the caller waits)
+#   KB_ES_SECURITY    off (default) or tls;  KB_ES_PASSWORD  the elastic user's password (tls)
 set -euo pipefail
 
 ES_VERSION="${KB_ES_VERSION:-8.19.21}"
@@ -36,7 +47,15 @@ SERVICES_DIR="${KB_SERVICES_DIR:-/var/lib/kb-services}"
 ES_USER="${KB_ES_USER:-kb-es}"
 JAVA_OPTS="${KB_ES_JAVA_OPTS:-${ES_JAVA_OPTS:--Xms512m -Xmx512m}}"
 START_TIMEOUT="${KB_ES_START_TIMEOUT:-120}"
-CLUSTER_NAME=kb
+NODE="${KB_ES_NODE:-elasticsearch}"
+NODE_NAME="${KB_ES_NODE_NAME:-kb-es-1}"
+CLUSTER_NAME="${KB_ES_CLUSTER_NAME:-kb}"
+TRANSPORT_PORT="${KB_ES_TRANSPORT_PORT:-9300-9399}"
+SEED_HOSTS="${KB_ES_SEED_HOSTS:-}"
+INITIAL_MASTERS="${KB_ES_INITIAL_MASTERS:-}"
+WAIT="${KB_ES_WAIT:-yellow}"
+SECURITY="${KB_ES_SECURITY:-off}"
+ES_PASSWORD="${KB_ES_PASSWORD:-}"
 PLUGIN_NAME=analysis-kb
 ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:${ES_VERSION}:zip"
 DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
@@ -45,7 +64,7 @@ REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PLUGIN_SRC="$REPO_DIR/search/es-plugin"
 
 ES_HOME="$CACHE_DIR/elasticsearch-$ES_VERSION"
-BASE="$SERVICES_DIR/elasticsearch"
+BASE="$SERVICES_DIR/$NODE"
 CONF_DIR="$BASE/config"
 DATA_DIR="$BASE/data"
 LOG_DIR="$BASE/logs"
@@ -54,8 +73,10 @@ TMP_DIR="$BASE/tmp"
 PID_FILE="$RUN_DIR/elasticsearch.pid"
 LOG_FILE="$LOG_DIR/$CLUSTER_NAME.log"
 STARTUP_LOG="$LOG_DIR/startup.out"
-LOCK_FILE="$SERVICES_DIR/elasticsearch.lock"
-URL="http://$HOST:$PORT"
+LOCK_FILE="$SERVICES_DIR/$NODE.lock"
+CERT_DIR="$CONF_DIR/certs"
+CA_PEM="$BASE/ca.pem"
+if [[ "$SECURITY" == tls ]]; then URL="https://$HOST:$PORT"; else URL="http://$HOST:$PORT"; fi
 
 T0=$SECONDS
 say() { echo "elasticsearch: $*"; }
@@ -72,6 +93,14 @@ show_log() {
 }
 
 is_root() { [[ $EUID -eq 0 ]]; }
+
+es_curl() {   # curl to this node: with the CA and the elastic user when security is on
+    if [[ "$SECURITY" == tls ]]; then
+        curl --cacert "$CA_PEM" -u "elastic:$ES_PASSWORD" "$@"
+    else
+        curl "$@"
+    fi
+}
 
 # ---------------------------------------------------------------- prerequisites
 APT_UPDATED=0
@@ -238,17 +267,32 @@ write_config() {
     mkdir -p "$CONF_DIR/jvm.options.d" "$DATA_DIR" "$LOG_DIR" "$RUN_DIR" "$TMP_DIR"
     # distribution defaults (jvm.options, log4j2.properties, ...), never overwriting
     cp -rn "$ES_HOME/config/." "$CONF_DIR/"
+    local discovery="discovery.type: single-node"
+    if [[ -n "$SEED_HOSTS" ]]; then
+        discovery="discovery.seed_hosts: [$SEED_HOSTS]
+cluster.initial_master_nodes: [$INITIAL_MASTERS]"
+    fi
+    local security="xpack.security.enabled: false"
+    if [[ "$SECURITY" == tls ]]; then
+        write_certs
+        security="xpack.security.enabled: true
+xpack.security.http.ssl.enabled: true
+xpack.security.http.ssl.certificate: certs/node.pem
+xpack.security.http.ssl.key: certs/node.key
+xpack.security.http.ssl.certificate_authorities: [certs/ca.pem]
+xpack.security.authc.api_key.enabled: true"
+    fi
     cat >"$CONF_DIR/elasticsearch.yml" <<EOF
 # Written by scripts/services/elasticsearch.sh -- edits are overwritten.
 cluster.name: $CLUSTER_NAME
-node.name: kb-es-1
+node.name: $NODE_NAME
 path.data: $DATA_DIR
 path.logs: $LOG_DIR
-discovery.type: single-node
+$discovery
 network.host: $HOST
 http.port: $PORT
-transport.port: 9300-9399
-xpack.security.enabled: false
+transport.port: $TRANSPORT_PORT
+$security
 # a nearly-full disk must not make indices read-only in tests
 cluster.routing.allocation.disk.threshold_enabled: false
 # allow DELETE /kb-test-* in test teardown
@@ -264,6 +308,32 @@ EOF
     fi
 }
 
+# A CA of the node's own and an HTTP certificate for 127.0.0.1/localhost signed by it (made once); the
+# elastic user's password goes into the keystore as bootstrap.password (read at the first start).
+write_certs() {
+    [[ -n "$ES_PASSWORD" ]] || die "KB_ES_SECURITY=tls needs KB_ES_PASSWORD (the elastic user's password)"
+    command -v openssl >/dev/null || apt_install openssl
+    mkdir -p "$CERT_DIR"
+    if [[ ! -s "$CERT_DIR/node.pem" ]]; then
+        say "making a CA and the node's HTTP certificate in $CERT_DIR"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=kb test CA" \
+            -keyout "$CERT_DIR/ca.key" -out "$CERT_DIR/ca.pem" 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=$NODE_NAME" \
+            -keyout "$CERT_DIR/node.key" -out "$CERT_DIR/node.csr" 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$CERT_DIR/ext.cnf"
+        openssl x509 -req -in "$CERT_DIR/node.csr" -CA "$CERT_DIR/ca.pem" -CAkey "$CERT_DIR/ca.key" \
+            -CAcreateserial -days 3650 -extfile "$CERT_DIR/ext.cnf" -out "$CERT_DIR/node.pem" 2>/dev/null
+        rm -f "$CERT_DIR/node.csr" "$CERT_DIR/ext.cnf"
+    fi
+    cp "$CERT_DIR/ca.pem" "$CA_PEM"
+    chmod 644 "$CA_PEM"
+    local ks=(env ES_JAVA_HOME="$JAVA_HOME_ES" ES_PATH_CONF="$CONF_DIR" ES_JAVA_OPTS= "$ES_HOME/bin/elasticsearch-keystore")
+    if [[ ! -f "$CONF_DIR/elasticsearch.keystore" ]]; then   # (the node reads it at its first start only)
+        "${ks[@]}" create >/dev/null
+        printf '%s' "$ES_PASSWORD" | "${ks[@]}" add -x -f bootstrap.password >/dev/null
+    fi
+}
+
 # ---------------------------------------------------------------- process helpers
 running_pid() {   # prints the pid of our ES when it is alive
     [[ -f "$PID_FILE" ]] || return 1
@@ -276,12 +346,12 @@ running_pid() {   # prints the pid of our ES when it is alive
 }
 
 health_status() {  # green|yellow|red, or empty
-    curl -s --max-time 5 "$URL/_cluster/health?timeout=2s" 2>/dev/null \
+    es_curl -s --max-time 5 "$URL/_cluster/health?timeout=2s" 2>/dev/null \
         | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
 }
 
 server_version() {   # (no GET / in integ-test-zip: its rest-root module is missing)
-    curl -s --max-time 5 "$URL/_nodes/_local?filter_path=nodes.*.version" 2>/dev/null \
+    es_curl -s --max-time 5 "$URL/_nodes/_local?filter_path=nodes.*.version" 2>/dev/null \
         | sed -n 's/.*"version":"\([^"]*\)".*/\1/p' | head -n 1
 }
 
@@ -319,7 +389,7 @@ wait_healthy() {
             show_log
             die "Elasticsearch (pid $pid) exited during startup"
         fi
-        st="$(curl -s --max-time 10 "$URL/_cluster/health?wait_for_status=yellow&timeout=5s" 2>/dev/null \
+        st="$(es_curl -s --max-time 10 "$URL/_cluster/health?wait_for_status=yellow&timeout=5s" 2>/dev/null \
             | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p')"
         if [[ "$st" == green || "$st" == yellow ]]; then
             return 0
@@ -354,6 +424,10 @@ launch() {
         show_log
         die "Elasticsearch failed to start (exit $rc)"
     fi
+    if [[ "$WAIT" == none ]]; then
+        say "started, pid $pid, $URL (not waiting for the cluster)"
+        return 0
+    fi
     wait_healthy "$pid"
     say "running, pid $pid, health $(health_status), $URL (took $((SECONDS - T0)) s)"
 }
@@ -361,7 +435,7 @@ launch() {
 check_plugin_loaded() {
     [[ -n "$PLUGIN_WANTED" ]] || return 0
     local out
-    out="$(curl -s --max-time 10 -H 'Content-Type: application/json' "$URL/_analyze" \
+    out="$(es_curl -s --max-time 10 -H 'Content-Type: application/json' "$URL/_analyze" \
         -d '{"tokenizer":"standard","filter":["kb_lowercase","kb_norwegian_stem"],"text":"Ruslidelser"}')"
     if [[ "$out" != *'"tokens":'* || "$out" == *'"token":"ruslidelser"'* ]]; then
         die "plugin $PLUGIN_NAME not working: $out"
@@ -380,6 +454,10 @@ do_start() {
         local st ver
         st="$(health_status)"
         ver="$(server_version)"
+        if [[ "$WAIT" == none && $plugin_ok -eq 1 ]]; then
+            say "already running, pid $pid, health ${st:-?}, $URL"
+            return 0
+        fi
         if [[ "$ver" == "$ES_VERSION" && $plugin_ok -eq 1 && ( "$st" == green || "$st" == yellow ) ]]; then
             say "already running, pid $pid, health $st, $URL"
             return 0
@@ -403,7 +481,7 @@ do_start() {
         install_plugin
     fi
     launch
-    check_plugin_loaded
+    [[ "$WAIT" == none ]] || check_plugin_loaded
 }
 
 do_status() {

@@ -2,10 +2,10 @@
 when the block fails, so the next scenario starts from a whole installation.
 
 To add a fault (the drills of issue 18): write a context manager here that breaks one thing the
-stack can reach and restores it in ``finally``, then a scenario in scenarios.py that uses it. The
-next one planned, ``es-node-loss``, needs an Elasticsearch of the smoke test's own (the shared one
-serves other runs): scripts/services/elasticsearch.sh with KB_ES_PORT and KB_SERVICES_DIR, pointed
-at by KB_SMOKE_ELASTICSEARCH_URL, stopped and started like the private Redis below.
+stack can reach and restores it in ``finally``, then a scenario in scenarios.py that uses it.
+Elasticsearch node loss is drilled by scripts/drills/es_node_loss.py on nodes of its own (the shared
+one serves other runs); a scenario here would point KB_SMOKE_ELASTICSEARCH_URL at such nodes
+(scripts/services/es-cluster.sh url) and kill and start them like the private Redis below.
 """
 
 from __future__ import annotations

@@ -250,3 +250,51 @@ def worker_killed_mid_import(ctx: Context):
     ctx.measure("runs of the job", job["attempts"], "")
     ctx.measure(f"all {n} studies searchable after the job finished",
                 ctx.wait_searchable(word, range(n), 120, drafts=True))
+
+
+@scenario("worker-killed-double-import")
+def worker_killed_double_import(ctx: Context):
+    """The worker is SIGKILLed mid-import and, at that moment, a curator uploads the same file again. Both
+    jobs finish with no manual step (the first one resumed by beat's recovery, both run by the new worker
+    side by side): each has exactly one outcome per entry, the file's works exist once (one new study per
+    entry in all, no two with the same DOI), and no entry failed."""
+    stack = ctx.stack
+    n = int(os.environ.get("KB_SMOKE_DOUBLE_ENTRIES", "3000"))
+    word = ctx.word()
+    content = bibtex(word, n)
+    before = ctx.curator.get("/api/v1/studies/?page_size=1").expect(200).json()["count"]
+    first = ctx.curator.upload("/api/v1/imports/", f"{word}.bib", content).expect(202).json()["id"]
+
+    def mid_import():
+        job = ctx.curator.get(f"/api/v1/imports/{first}/").expect(200).json()
+        if job["status"] in ("done", "failed"):
+            raise Failure(f"the job was {job['status']} before the worker could be killed; "
+                          f"raise KB_SMOKE_DOUBLE_ENTRIES (now {n})")
+        return job if job["status"] == "running" and 0 < job["progress"]["done"] < n // 2 else None
+    wait_until("the first import running with entries recorded", mid_import, 120, interval=0.05)
+    with faults.worker_killed(stack):
+        at_kill = ctx.curator.get(f"/api/v1/imports/{first}/").expect(200).json()["progress"]["done"]
+        second = ctx.curator.upload("/api/v1/imports/", f"{word}-again.bib", content).expect(202).json()["id"]
+    ctx.measure("entries of the first job recorded when the worker was killed", at_kill, f"of {n}")
+    ctx.measure("new worker ready after", stack.wait_worker_ready())
+    jobs = {name: ctx.wait_job(job_id, timeout=stack.config.recovery_seconds + 300)
+            for name, job_id in (("first", first), ("second", second))}
+    after = ctx.curator.get("/api/v1/studies/?page_size=1").expect(200).json()["count"]
+    problems = []
+    for name, job in jobs.items():
+        outcomes = ctx.curator.get(f"/api/v1/imports/{job['id']}/outcomes/?page_size=1").expect(200).json()["count"]
+        counts = {k: v for k, v in job["counts"].items() if v}
+        ctx.measure(f"{name} job: status, runs, outcomes", f"{job['status']}, {job['attempts']} runs, {counts}", "")
+        if job["status"] != "done":
+            problems.append(f"the {name} job is {job['status']} ({job['error']})")
+        if job["counts"]["total"] != n or outcomes != n:
+            problems.append(f"the {name} job: {job['counts']['total']} counted, {outcomes} outcomes for {n} entries")
+        if job["counts"].get("failed"):
+            problems.append(f"the {name} job: {job['counts']['failed']} entries failed")
+    created = sum(job["counts"]["created"] for job in jobs.values())
+    if after - before != n or created != n:
+        problems.append(f"{after - before} new studies and {created} 'created' outcomes for a file of {n} works")
+    if problems:
+        raise Failure("; ".join(problems))
+    ctx.measure(f"all {n} works found once by search after both jobs",
+                ctx.wait_searchable(word, range(n), 120, drafts=True))

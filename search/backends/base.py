@@ -120,6 +120,15 @@ class SearchBackend:
     def setup(self) -> None:
         """Create what the backend needs (indices, aliases, tables) if missing. Idempotent."""
 
+    def unreachable(self, exc: Exception) -> bool:
+        """Whether ``exc`` (raised by :meth:`index`) means the engine did not answer at all, rather than
+        refusing this work: the outbox then retries that work as soon as :meth:`answers` again."""
+        return False
+
+    def answers(self) -> bool:
+        """A cheap check that the engine answers requests now."""
+        return True
+
     # --- writing -----------------------------------------------------------------------------------
     def index(self, kind: str, ids: list[int]) -> None:
         """(Re)index these objects from the database; ids that no longer exist or are hidden are removed.

@@ -14,13 +14,14 @@ import functools
 import queue
 import threading
 
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+from elasticsearch import ApiError, NotFoundError, TransportError, helpers
 from elasticsearch_dsl import Q, Search
 
 from .. import embedders, es_analysis, fusion, sources
 from .. import vector_store as vectors
 from ..documents import DOCUMENTS
 from ..query import EXPANSION_WEIGHT, AnyOf, ParsedQuery, Phrase, Term
+from . import es_client
 from .base import (
     FACETS, KINDS, MAX_WINDOW, FacetValue, Hit, SearchBackend, SearchRequest, SearchResponse, SearchUnavailable,
     Suggestion, query_vector, related_hits, related_vector, topic_suggestions,
@@ -72,14 +73,7 @@ class ElasticsearchBackend(SearchBackend):
 
     def __init__(self, config):
         self.config = config
-        kwargs = {"request_timeout": config.get("TIMEOUT", 10), "max_retries": 1, "retry_on_timeout": False}
-        if config.get("API_KEY"):
-            kwargs["api_key"] = config["API_KEY"]
-        elif config.get("USERNAME"):
-            kwargs["basic_auth"] = (config["USERNAME"], config.get("PASSWORD") or "")
-        if config.get("CA_CERTS"):
-            kwargs["ca_certs"] = config["CA_CERTS"]
-        self.client = Elasticsearch(config["URL"], **kwargs)
+        self.client = es_client.make_client(config)
         self.prefix = config.get("INDEX_PREFIX") or "kb"
         self._flavour = None
 
@@ -115,6 +109,18 @@ class ElasticsearchBackend(SearchBackend):
             if not self.client.indices.exists_alias(name=self.alias(kind)):
                 index = self._new_index(kind)
                 self.client.indices.put_alias(index=index, name=self.alias(kind))
+
+    def unreachable(self, exc):
+        if isinstance(exc, ApiError):  # answered, but cannot serve: no master, a shard without a copy
+            return exc.status_code in (502, 503, 504)
+        return isinstance(exc, (TransportError, SearchUnavailable))  # refused, reset, timed out
+
+    def answers(self):
+        try:
+            self.client.options(request_timeout=3).cluster.health()
+        except (TransportError, ApiError):
+            return False
+        return True
 
     def health(self):
         health = self.client.options(request_timeout=3).cluster.health()

@@ -113,6 +113,46 @@ def test_an_outage_delays_indexing_but_loses_nothing(settings, es_backend, commi
     assert found(es_backend, "outage") == [study.id]
 
 
+def test_after_an_outage_the_next_drain_indexes_at_once_whatever_the_back_off(settings, es_backend, commit):
+    """Work postponed while Elasticsearch did not answer does not wait out its back-off once it answers."""
+    from search.backends import reset_backend
+    from search.tasks import drain_outbox
+
+    good = dict(settings.KB_SEARCH)
+    settings.KB_SEARCH = dict(good, URL="http://127.0.0.1:9")  # nothing listens there
+    reset_backend()
+    study = commit(study_services.create_study, None, {"title": "Backlog from the outage", "status": "published"})
+    for _ in range(5):  # a long outage: every drain fails again and the back-off grows
+        sync.retry_now()
+        drain_outbox()
+    pending = PendingIndex.objects.get(kind="studies", object_id=study.id)
+    assert pending.attempts == 6 and pending.last_error.startswith(sync.UNREACHABLE)
+    assert pending.next_attempt_at > timezone.now() + datetime.timedelta(seconds=60)
+
+    settings.KB_SEARCH = good
+    reset_backend()
+    drain_outbox()  # the next beat tick, now
+    assert PendingIndex.objects.count() == 0
+    assert found(es_backend, "backlog") == [study.id]
+
+
+def test_a_document_the_engine_refuses_keeps_its_back_off(settings, db_backend, commit):
+    """Only work the engine never answered for is hurried; a row that failed for itself waits as before."""
+    study = commit(study_services.create_study, None, {"title": "Refused", "status": "published"})
+    sync.mark_dirty("studies", [study.id])
+    original = db_backend.index
+
+    def refuse(kind, ids):
+        raise RuntimeError("1 of 1 index actions failed: mapper_parsing_exception")
+    db_backend.index = refuse
+    sync.retry_now()
+    sync.drain(backend=db_backend)
+    db_backend.index = original
+    assert sync.resume_if_back(db_backend) == 0
+    sync.drain(backend=db_backend)
+    assert PendingIndex.objects.get(kind="studies", object_id=study.id).attempts == 1
+
+
 def test_rows_changed_again_while_indexing_are_not_lost(db_backend):
     study = factories.study(title="First title")
     sync.drain()
