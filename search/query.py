@@ -187,9 +187,9 @@ def parse(raw: str) -> ParsedQuery:
                 query.warnings.append(f"year:{word or phrase} is not a year or range; ignored.")
             continue
         if fname == "doi":
-            from apps.common.identifiers import normalize_doi
+            from apps.common.identifiers import clean_doi
 
-            value = normalize_doi(word or phrase or "")
+            value = clean_doi(word or phrase or "")
             if value:
                 query.dois.append(value)
             continue

@@ -14,7 +14,6 @@ Frames: ``("chunk", [Decision, ...])``, then ``("end", {"entries_read", "encodin
 """
 from __future__ import annotations
 
-import gc
 import os
 import pickle
 import struct
@@ -25,13 +24,15 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
+from apps.common import collector
+
 #: Files with at least this many entries (still to import) are read and prepared in a child process.
 SUBPROCESS_MIN_ENTRIES = 5_000
 _HEADER = struct.Struct(">I")
 
 
-_tuning_lock = threading.Lock()
-_tuning = {"jobs": 0, "saved": None}
+_switch_lock = threading.Lock()
+_switch = {"jobs": 0, "saved": None}
 
 
 @contextmanager
@@ -43,38 +44,33 @@ def job_tuning(threshold: int = 50_000, switch_interval: float = 0.0005):
       counting frees; yet every 700 allocations the collector ran, and its older generations scanned
       every live object, Django's and the job's preloaded author blocks included. Measured on 20k
       entries: unpickling a chunk took 70-80 µs per entry with the default collector, 15-17 µs without
-      those scans. Inside the block the objects that exist at its start are frozen (never scanned again;
-      :func:`freeze` freezes later long-lived ones, e.g. the preloaded blocks) and the youngest generation
-      is collected every ``threshold`` allocations. Cycles are still collected, only less often.
+      those scans. Hence :func:`apps.common.collector.tuned` for the job (``collector.freeze`` freezes
+      later long-lived objects, e.g. the preloaded blocks).
     * The importer's threads wait for the database many times per chunk and must get the interpreter
       back quickly after each answer: the switch interval drops from 5 ms to ``switch_interval``.
 
     Both are process-wide: with two jobs in one process (tasks run in-process) the first to start saves
     the settings and the last to finish restores them.
     """
-    with _tuning_lock:
-        if _tuning["jobs"] == 0:
-            old = gc.get_threshold()
-            _tuning["saved"] = (old, sys.getswitchinterval())
-            gc.set_threshold(max(old[0], threshold), old[1], old[2])
-            sys.setswitchinterval(min(_tuning["saved"][1], switch_interval))
-        _tuning["jobs"] += 1
-        gc.freeze()
+    with collector.tuned(threshold), _quick_switches(switch_interval):
+        yield
+
+
+@contextmanager
+def _quick_switches(interval: float):
+    with _switch_lock:
+        if _switch["jobs"] == 0:
+            _switch["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch["saved"], interval))
+        _switch["jobs"] += 1
     try:
         yield
     finally:
-        with _tuning_lock:
-            _tuning["jobs"] -= 1
-            if _tuning["jobs"] == 0:
-                (threshold_, switch), _tuning["saved"] = _tuning["saved"], None
-                gc.set_threshold(*threshold_)
-                sys.setswitchinterval(switch)
-                gc.unfreeze()
-
-
-def freeze():
-    """Exempt the objects alive now from collection until the last job ends (see :func:`job_tuning`)."""
-    gc.freeze()
+        with _switch_lock:
+            _switch["jobs"] -= 1
+            if _switch["jobs"] == 0:
+                sys.setswitchinterval(_switch["saved"])
+                _switch["saved"] = None
 
 
 def local_path(fieldfile) -> str | None:
@@ -106,7 +102,7 @@ def _read_exactly(pipe, n: int) -> bytes:
 class ChildPreparer:
     """Iterate over prepared chunks (lists of ``Decision``) made by a child process.
 
-    Like :class:`~apps.imports.bibtex.reader.BibtexStream`, ``entries_read``, ``encoding`` and
+    Like :class:`~biblio.reader.BibtexStream`, ``entries_read``, ``encoding`` and
     ``warnings`` are complete once the iteration ends.
     """
 

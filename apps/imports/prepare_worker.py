@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
     import django
 
     django.setup()
-    from apps.imports.bibtex import iter_bibtex
+    from biblio import iter_bibtex
     from apps.imports.pipeline import job_tuning, write_frame
     from apps.imports.services import Importer
 

@@ -32,18 +32,21 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.audit import context as audit_context
+from apps.common import collector
+from apps.common.readahead import ReadAhead
 from apps.audit.models import AuditEntry
 from apps.audit.services import to_json
 from apps.studies.models import Authorship, Provenance, Status, Study, Venue
+from apps.studies.services import set_authors
+from apps.studies.keys import family_key, title_key
+from biblio import iter_bibtex, read_bibtex
+from biblio.encoding import sniff
+from biblio.writers import BIBTEX_TYPE_BY_STUDY_TYPE
 from search.sync import batched, mark_dirty
 
 from .authors import ResearcherIndex
-from .bibtex import iter_bibtex, read_bibtex
-from .bibtex.writers import BIBTEX_TYPE_BY_STUDY_TYPE
-from .bibtex.encoding import sniff
 from . import pipeline
 from .bulk import writer
-from .keys import family_key, title_key
 from .jobs import claim, enqueue_job
 from .matching import AuthorBlocks, Candidate, CandidateIndex, Match, load_candidates
 from .models import (ImportJob, ImportOutcome, JobStatus, Outcome, Policy, ReviewItem, ReviewStatus, Rule,
@@ -173,63 +176,14 @@ def _run_claimed(job_id, *, chunk_size, progress) -> ImportJob:
     return job
 
 
-class ReadAhead:
-    """Chunks of prepared decisions, read and prepared by a background thread (started at once) while
-    this one waits for the database (the GIL is free during those waits). Entries before ``start`` are
-    skipped. Iterate once; ``close()`` (also at the end of the iteration) stops the thread."""
-
-    _done = object()
-
-    def __init__(self, stream, prepare_chunk, start=0, depth=2):
-        self.stream, self.prepare_chunk, self.start = stream, prepare_chunk, start
-        self.out: queue.Queue = queue.Queue(maxsize=depth)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._produce, name="bibtex-read-ahead", daemon=True)
-        self.thread.start()
-
-    def _produce(self):
-        out, stop = self.out, self.stop
-        chunks = iter(self.stream)
-        try:
-            for chunk in chunks:
-                todo = [e for e in chunk if e.index >= self.start]
-                if todo:
-                    item = self.prepare_chunk(todo)
-                    while not stop.is_set():
-                        try:
-                            out.put(item, timeout=0.5)
-                            break
-                        except queue.Full:
-                            continue
-                if stop.is_set():
-                    return
-            out.put(self._done)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            out.put(exc)
-        finally:
-            close = getattr(chunks, "close", None)  # a generator: runs its clean-up (e.g. a child process)
-            if close is not None:
-                close()
-
-    def __iter__(self):
-        try:
-            while True:
-                item = self.out.get()
-                if item is self._done:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            self.close()
-
-    def close(self):
-        self.stop.set()
-        while self.thread.is_alive():
-            try:
-                self.out.get_nowait()
-            except queue.Empty:
-                self.thread.join(0.05)
+def _after(start: int, prepare_chunk):
+    """A chunk -> its entries from ``start`` on, prepared by ``prepare_chunk`` if given (None if none)."""
+    def todo(chunk):
+        items = [e for e in chunk if e.index >= start]
+        if not items:
+            return None
+        return prepare_chunk(items) if prepare_chunk is not None else items
+    return todo
 
 
 def recount(job) -> dict:
@@ -369,14 +323,15 @@ class Importer:
             path = pipeline.local_path(job.file) if todo >= pipeline.SUBPROCESS_MIN_ENTRIES else None
             if path:  # a large file: read and prepared by a second process (see apps.imports.pipeline)
                 stream = pipeline.ChildPreparer(path, start=job.done, chunk_size=chunk_size)
-                chunks = ReadAhead(stream, lambda items: items, start=job.done)
+                prepare_chunk = None
             else:
                 stream = iter_bibtex(f, chunk_entries=chunk_size)
-                chunks = ReadAhead(stream, self.prepare_only, start=job.done)
+                prepare_chunk = self.prepare_only
+            chunks = ReadAhead(stream, _after(job.done, prepare_chunk), name="bibtex-read-ahead")
             try:
                 with pipeline.job_tuning():
                     self.maybe_preload(todo)  # while the reader starts
-                    pipeline.freeze()  # the preloaded blocks live as long as the job: never scanned again
+                    collector.freeze()  # the preloaded blocks live as long as the job: never scanned again
                     if self.can_pipeline(todo):
                         self.run_pipelined(chunks, counts, progress)
                     else:
@@ -953,13 +908,7 @@ class Importer:
             study.updated_by = self.user
         study.save()
         if authors is not None:
-            Authorship.objects.filter(study=study).delete()
-            Authorship.objects.bulk_create([
-                Authorship(study=study, position=i, name=a["name"], family_name=a.get("family_name", ""),
-                           given_name=a.get("given_name", ""),
-                           researcher_id=a.get("researcher") or a.get("researcher_id"),
-                           corresponding=bool(a.get("corresponding")))
-                for i, a in enumerate(authors, start=1)])
+            set_authors(study, authors, self.user)
 
     def write_reviews(self, decisions, outcome_ids):
         if self.job.dry_run:

@@ -265,7 +265,7 @@ def test_when_another_worker_got_further_the_pipelined_importer_goes_on_after_it
 
     from django.db import connection as conn
 
-    from apps.imports.bibtex import iter_bibtex
+    from biblio import iter_bibtex
     from apps.imports.models import ImportJob
 
     pipelined(monkeypatch, on=True)
