@@ -110,7 +110,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         for job in queryset:
             try:
                 services.undo_job(request.user, job)
-            except services.ImportError_ as exc:
+            except services.ImportRefused as exc:
                 edited = ", ".join(str(s["id"]) for s in exc.extra.get("edited_studies", [])[:20])
                 self.message_user(request, f"Import {job.pk}: {exc.message} {('Edited studies: ' + edited) if edited else ''}",
                                   messages.ERROR)
@@ -168,7 +168,7 @@ class ReviewItemAdmin(admin.ModelAdmin):
             try:
                 services.resolve_review(request.user, item, decision)
                 done += 1
-            except services.ImportError_ as exc:
+            except services.ImportRefused as exc:
                 self.message_user(request, f"Review {item.pk}: {exc.message}", messages.ERROR)
         self.message_user(request, f"{done} review(s) resolved.", messages.SUCCESS)
 

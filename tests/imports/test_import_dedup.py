@@ -25,9 +25,9 @@ def blocks_mode(request, monkeypatch):
     """Every rule holds both when the first-author blocks are looked up as entries need them (small
     files) and when they are all read at the start of the job (large files)."""
     if request.param == "preload":
-        monkeypatch.setattr("apps.imports.services.PRELOAD_MIN_ENTRIES", 1)
+        monkeypatch.setattr("apps.imports.decide.PRELOAD_MIN_ENTRIES", 1)
     else:
-        monkeypatch.setattr("apps.imports.services.PRELOAD_MIN_ENTRIES", 10**9)
+        monkeypatch.setattr("apps.imports.decide.PRELOAD_MIN_ENTRIES", 10**9)
     return request.param
 
 
@@ -247,12 +247,14 @@ def test_memory_stays_bounded_a_file_that_would_take_the_blocks_past_the_limit_l
     must stay within PRELOAD_MAX_STUDIES, else names are looked up (at most MAX_ROWS kept)."""
     from apps.imports import services
 
-    monkeypatch.setattr(services, "PRELOAD_MIN_ENTRIES", 1)
-    monkeypatch.setattr(services, "PRELOAD_MAX_STUDIES", 5)
+    from apps.imports import decide
+
+    monkeypatch.setattr(decide, "PRELOAD_MIN_ENTRIES", 1)
+    monkeypatch.setattr(decide, "PRELOAD_MAX_STUDIES", 5)
     existing()
     existing(title="Another study", doi="10.5555/another")
     job = factories.import_file(entry(), run=False)
-    within, beyond = services.Importer(job), services.Importer(job)
+    within, beyond = decide.Decider(job), decide.Decider(job)
     within.maybe_preload(3)
     beyond.maybe_preload(4)
     assert within.blocks.complete and within.blocks.rows == 2
