@@ -141,9 +141,6 @@ class ParsedQuery:
         norwegian += sum(self.raw.lower().count(c) for c in "æøå")
         return norwegian > english
 
-    def text_for_spelling(self):
-        return " ".join(c.text for c in self.positive if isinstance(c, Term) and not c.prefix)
-
 
 def clean(text: str) -> str:
     text = unicodedata.normalize("NFC", text or "")

@@ -50,10 +50,6 @@ class Selection:
     def truncated(self):
         return self.ranked_ids is not None and (self.total or 0) > len(self.ranked_ids)
 
-    @property
-    def has_query(self):
-        return self.ranked_ids is not None
-
 
 def apply_filters(qs, f: SearchFilters, year_from=None, year_to=None):
     """``SearchFilters`` (and a query's own year bounds) as SQL over studies: ``StudyQuerySet.matching``."""

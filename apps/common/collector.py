@@ -17,55 +17,88 @@ import gc
 import threading
 from contextlib import contextmanager
 
-_lock = threading.Lock()
-_state = {"paused": 0, "was_enabled": True, "tuned": 0, "threshold": None}
+
+class CountedSetting:
+    """A process-wide setting changed by its first user and restored by its last (threads, jobs).
+
+    ``change(*args)`` applies it (the first user's ``args``) and returns what to restore;
+    ``restore(saved)`` undoes it."""
+
+    def __init__(self, change, restore):
+        self._change, self._restore = change, restore
+        self._lock = threading.Lock()
+        self._users, self._saved = 0, None
+
+    def enter(self, *args) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._saved = self._change(*args)
+            self._users += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._restore(self._saved)
+                self._saved = None
+
+    @contextmanager
+    def held(self, *args):
+        self.enter(*args)
+        try:
+            yield
+        finally:
+            self.leave()
+
+
+def _disable():
+    enabled = gc.isenabled()
+    gc.disable()
+    return enabled
+
+
+def _enable_if(was_enabled):
+    if was_enabled:
+        gc.enable()
+
+
+_paused = CountedSetting(_disable, _enable_if)
 
 
 def pause() -> None:
     """Switch the cyclic collector off (until the matching :func:`resume` of the last user)."""
-    with _lock:
-        if _state["paused"] == 0:
-            _state["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _state["paused"] += 1
+    _paused.enter()
 
 
 def resume() -> None:
-    with _lock:
-        _state["paused"] -= 1
-        if _state["paused"] == 0 and _state["was_enabled"]:
-            gc.enable()
+    _paused.leave()
 
 
-@contextmanager
 def paused():
-    pause()
-    try:
-        yield
-    finally:
-        resume()
+    return _paused.held()
+
+
+def _raise_threshold(threshold):
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], threshold), old[1], old[2])
+    return old
+
+
+def _restore_threshold(old):
+    gc.set_threshold(*old)
+    gc.unfreeze()
+
+
+_tuning = CountedSetting(_raise_threshold, _restore_threshold)
 
 
 @contextmanager
 def tuned(threshold: int = 50_000):
     """Collect the youngest generation every ``threshold`` allocations (at least; never more often than
     before) and freeze the objects alive now, until the last user leaves."""
-    with _lock:
-        if _state["tuned"] == 0:
-            old = gc.get_threshold()
-            _state["threshold"] = old
-            gc.set_threshold(max(old[0], threshold), old[1], old[2])
-        _state["tuned"] += 1
+    with _tuning.held(threshold):
         gc.freeze()
-    try:
         yield
-    finally:
-        with _lock:
-            _state["tuned"] -= 1
-            if _state["tuned"] == 0:
-                gc.set_threshold(*_state["threshold"])
-                _state["threshold"] = None
-                gc.unfreeze()
 
 
 def freeze() -> None:

@@ -19,7 +19,6 @@ import pickle
 import struct
 import subprocess
 import sys
-import threading
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -31,8 +30,13 @@ SUBPROCESS_MIN_ENTRIES = 5_000
 _HEADER = struct.Struct(">I")
 
 
-_switch_lock = threading.Lock()
-_switch = {"jobs": 0, "saved": None}
+def _quicker_switches(interval: float) -> float:
+    saved = sys.getswitchinterval()
+    sys.setswitchinterval(min(saved, interval))
+    return saved
+
+
+_switches = collector.CountedSetting(_quicker_switches, sys.setswitchinterval)
 
 
 @contextmanager
@@ -52,25 +56,8 @@ def job_tuning(threshold: int = 50_000, switch_interval: float = 0.0005):
     Both are process-wide: with two jobs in one process (tasks run in-process) the first to start saves
     the settings and the last to finish restores them.
     """
-    with collector.tuned(threshold), _quick_switches(switch_interval):
+    with collector.tuned(threshold), _switches.held(switch_interval):
         yield
-
-
-@contextmanager
-def _quick_switches(interval: float):
-    with _switch_lock:
-        if _switch["jobs"] == 0:
-            _switch["saved"] = sys.getswitchinterval()
-            sys.setswitchinterval(min(_switch["saved"], interval))
-        _switch["jobs"] += 1
-    try:
-        yield
-    finally:
-        with _switch_lock:
-            _switch["jobs"] -= 1
-            if _switch["jobs"] == 0:
-                sys.setswitchinterval(_switch["saved"])
-                _switch["saved"] = None
 
 
 def local_path(fieldfile) -> str | None:

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -244,10 +243,6 @@ class Study(Tracked):
     def save(self, *args, **kwargs):
         self.normalize()
         super().save(*args, **kwargs)
-
-    @property
-    def is_published(self):
-        return self.status == Status.PUBLISHED
 
 
 class Authorship(models.Model):

@@ -3,8 +3,6 @@
 from django.db import transaction
 from django.utils import timezone
 
-from apps.topics.models import Topic
-
 from biblio.names import split_printed_name
 
 from .models import Authorship, Status, Study, Venue
@@ -105,9 +103,3 @@ def assign_topics(user, studies, topics, replace=False):
         else:
             study.topics.add(*topics)
     return len(studies)
-
-
-def topics_from_slugs(slugs):
-    found = {t.slug: t for t in Topic.objects.filter(slug__in=slugs)}
-    missing = [s for s in slugs if s not in found]
-    return [found[s] for s in slugs if s in found], missing

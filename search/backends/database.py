@@ -58,7 +58,6 @@ def _text_fields(kind, doc):
 
 class DatabaseBackend(SearchBackend):
     name = "database"
-    unsupported = frozenset({"atomic_alias_swap"})
 
     @property
     def vendor(self):
