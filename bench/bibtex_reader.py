@@ -1,4 +1,4 @@
-"""Benchmark: apps.imports.bibtex reader vs bibtexparser 2 (default middleware stack).
+"""Benchmark: biblio reader vs bibtexparser 2 (default middleware stack).
 
     .venv/bin/python bench/bibtex_reader.py [--entries 50000] [--repeat 3] [--no-memory]
 
@@ -25,7 +25,7 @@ sys.path.insert(0, ROOT)
 
 import bibtexparser  # noqa: E402
 
-from apps.imports.bibtex import iter_bibtex, latex, names, read_bibtex  # noqa: E402
+from biblio import iter_bibtex, latex, names, read_bibtex  # noqa: E402
 
 SHARED = os.environ.get("BIB_SHARED_DIR", "/work/shared/bib")
 

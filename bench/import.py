@@ -259,7 +259,7 @@ def baseline(text: str) -> float:
 
 
 def decoded(data: bytes) -> str:
-    from apps.imports.bibtex.encoding import decode_bytes
+    from biblio.encoding import decode_bytes
 
     return decode_bytes(data)[0]
 

@@ -10,14 +10,13 @@ matches a document word when any of their forms meet, so ``ruslidelser`` finds `
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 import snowballstemmer
 
+from apps.common.text import strip_accents
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss", "œ": "oe",
-                       "ð": "d", "þ": "th", "ł": "l", "đ": "d", "ı": "i"})
 
 # Lucene's default English stop set and a short Norwegian one (function words only, so that
 # domain words such as "rus" or "behandling" stay searchable).
@@ -43,11 +42,7 @@ _en = snowballstemmer.stemmer("english")
 
 def fold(word: str) -> str:
     """ASCII-fold a lower-case word: æ->ae, ø->o, å->a, é->e, ..."""
-    word = word.translate(_FOLD)
-    if word.isascii():
-        return word
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return strip_accents(word)
 
 
 @lru_cache(maxsize=200_000)

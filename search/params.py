@@ -8,7 +8,7 @@ import json
 
 from rest_framework import serializers
 
-from apps.common.identifiers import normalize_doi
+from apps.common.identifiers import clean_doi
 from apps.common.roles import is_curator
 from apps.researchers.models import Institution
 from apps.studies.models import LANGUAGE_CHOICES, StudyDesign, StudyType
@@ -116,7 +116,7 @@ def build_request(data, user) -> SearchRequest:
         topic_ids = sorted(Topic.descendant_ids(roots)) if roots else [-1]  # unknown slug: nothing matches
     institution_ids = sorted(Institution.descendant_ids(data["institution"])) if data.get("institution") else []
     if data.get("doi"):
-        parsed.dois.extend(normalize_doi(d) for d in data["doi"])
+        parsed.dois.extend(clean_doi(d) for d in data["doi"])
     filters = SearchFilters(
         year_from=data.get("year_from"), year_to=data.get("year_to"),
         types=data.get("study_type") or [], designs=data.get("design") or [],

@@ -141,9 +141,6 @@ class ParsedQuery:
         norwegian += sum(self.raw.lower().count(c) for c in "æøå")
         return norwegian > english
 
-    def text_for_spelling(self):
-        return " ".join(c.text for c in self.positive if isinstance(c, Term) and not c.prefix)
-
 
 def clean(text: str) -> str:
     text = unicodedata.normalize("NFC", text or "")
@@ -187,9 +184,9 @@ def parse(raw: str) -> ParsedQuery:
                 query.warnings.append(f"year:{word or phrase} is not a year or range; ignored.")
             continue
         if fname == "doi":
-            from apps.common.identifiers import normalize_doi
+            from apps.common.identifiers import clean_doi
 
-            value = normalize_doi(word or phrase or "")
+            value = clean_doi(word or phrase or "")
             if value:
                 query.dois.append(value)
             continue

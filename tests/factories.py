@@ -103,13 +103,13 @@ def outcome_indexes(job) -> list[int]:
 def refuse_to_store(monkeypatch, key: str):
     """Make writing any group of new studies that holds entry ``key`` fail (as a database would refuse a
     row): the chunk is then written entry by entry and only that entry fails."""
-    from apps.imports import services
+    from apps.imports.write import Writer
 
-    real = services.Importer.write_creates
+    real = Writer.write_creates
 
     def refuse(self, decisions):
         if any(d.key == key for d in decisions):
             raise ValueError(f"cannot store {key}")
         return real(self, decisions)
 
-    monkeypatch.setattr(services.Importer, "write_creates", refuse)
+    monkeypatch.setattr(Writer, "write_creates", refuse)

@@ -9,7 +9,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from rest_framework import serializers
 
-from apps.network.selection import SELECTION_PARAMS, StudySelectionParams, select
+from search.selection import SELECTION_PARAMS, StudySelectionParams, select
 from apps.studies.models import Authorship
 from apps.summaries.models import Summary
 

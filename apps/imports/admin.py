@@ -3,8 +3,16 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import services
 from .models import ImportJob, ImportOutcome, JobStatus, Policy, ReviewItem, ReviewStatus
+from .refusal import ImportRefused
+
+
+def _services():
+    """The import services, imported when an admin action runs: Django's setup imports this module in
+    every process, the import's reader process included, which must not load the import engine."""
+    from . import services
+
+    return services
 
 INLINE_OUTCOMES = 200
 
@@ -78,7 +86,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         if change:
             return
         data = form.cleaned_data
-        job = services.create_job(request.user, data["file"], file_name=data["file"].name,
+        job = _services().create_job(request.user, data["file"], file_name=data["file"].name,
                                   policy=data.get("policy") or Policy.FILL, dry_run=data.get("dry_run", False))
         obj.__dict__.update({k: v for k, v in job.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
@@ -102,15 +110,15 @@ class ImportJobAdmin(admin.ModelAdmin):
     @admin.action(description="Run / resume the selected jobs")
     def resume(self, request, queryset):
         for job in queryset.exclude(status__in=[JobStatus.DONE, JobStatus.UNDONE]):
-            services.resume_job(request.user, job)
+            _services().resume_job(request.user, job)
         self.message_user(request, "Queued.", messages.SUCCESS)
 
     @admin.action(description="Undo the selected imports")
     def undo(self, request, queryset):
         for job in queryset:
             try:
-                services.undo_job(request.user, job)
-            except services.ImportError_ as exc:
+                _services().undo_job(request.user, job)
+            except ImportRefused as exc:
                 edited = ", ".join(str(s["id"]) for s in exc.extra.get("edited_studies", [])[:20])
                 self.message_user(request, f"Import {job.pk}: {exc.message} {('Edited studies: ' + edited) if edited else ''}",
                                   messages.ERROR)
@@ -166,9 +174,9 @@ class ReviewItemAdmin(admin.ModelAdmin):
         done = 0
         for item in queryset.filter(status=ReviewStatus.OPEN):
             try:
-                services.resolve_review(request.user, item, decision)
+                _services().resolve_review(request.user, item, decision)
                 done += 1
-            except services.ImportError_ as exc:
+            except ImportRefused as exc:
                 self.message_user(request, f"Review {item.pk}: {exc.message}", messages.ERROR)
         self.message_user(request, f"{done} review(s) resolved.", messages.SUCCESS)
 

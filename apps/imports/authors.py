@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from apps.researchers.models import Affiliation, Researcher
+from apps.studies.keys import family_key, first_given, fold, initials
 from apps.studies.models import Authorship
-
-from .keys import family_key, first_given, fold, initials
 
 AFFILIATION_FIELDS = ("affiliation", "affiliations", "institution", "school", "organization", "address")
 

@@ -388,10 +388,6 @@ class CandidateIndex:
         if first_author and year is not None:
             self.by_author[(first_author, year)].append(c)
 
-    def holder(self, name: str, value: str) -> Candidate | None:
-        """The candidate that holds this DOI or PMID (unique in the database)."""
-        return (self.by_doi if name == "doi" else self.by_pmid).get(value)
-
     def find(self, f: Features) -> Match | None:
         """The best match for ``f``: a certain one if there is any, else the best uncertain one."""
         by_doi = self.by_doi.get(f.doi) if f.doi else None

@@ -1,151 +1,137 @@
-"""Reading and preparing a large file in a second process, so the importer uses both cores.
+"""Pipelined writing: a second thread writes chunk k while the importer's thread decides chunk k+1.
 
-Reading (scanner, LaTeX decoding) and preparing (names, identifiers, features) an entry cost about as
-much Python time as deciding and writing it, and one interpreter runs one thread at a time. For a large
-file (``SUBPROCESS_MIN_ENTRIES``) the importer therefore starts ``python -m apps.imports.prepare_worker``
-on the stored file; the child reads and prepares chunk after chunk and sends them through a pipe
-(length-prefixed pickles), while the importer decides and writes the previous chunk. The child
-touches no database and keeps no state the importer needs: if it dies, the job fails with a message
-and running it again resumes after the last written chunk. Small files (and storages without a local
-path) are read in the importer's own process.
-
-Frames: ``("chunk", [Decision, ...])``, then ``("end", {"entries_read", "encoding", "warnings"})`` or
-``("error", message)``.
+PostgreSQL works on one chunk while Python works on the other. Each thread owns its state: the
+deciding thread its :class:`~apps.imports.decide.Decider`, the writer thread the job's
+:class:`~apps.imports.write.Writer` from ``submit`` until the result is taken with ``wait`` (the
+importer's thread touches the writer only when no chunk is being written). They exchange values:
+the decisions of a chunk and the venue ids already known go one way; a frozen :class:`ChunkResult`
+(with the author-block changes the decider must apply) comes back.
 """
 from __future__ import annotations
 
-import gc
-import os
-import pickle
-import struct
-import subprocess
-import sys
+import contextvars
+import logging
+import queue
 import threading
-from contextlib import contextmanager
+from collections import Counter
+from dataclasses import dataclass
+from types import MappingProxyType
 
-from django.conf import settings
+from django.db import connection, transaction
 
-#: Files with at least this many entries (still to import) are read and prepared in a child process.
-SUBPROCESS_MIN_ENTRIES = 5_000
-_HEADER = struct.Struct(">I")
+from .decide import Ahead
+from .write import tune_transaction
 
+log = logging.getLogger(__name__)
 
-_tuning_lock = threading.Lock()
-_tuning = {"jobs": 0, "saved": None}
-
-
-@contextmanager
-def job_tuning(threshold: int = 50_000, switch_interval: float = 0.0005):
-    """Interpreter settings while import jobs run in this process: less cyclic garbage collection, and
-    quicker hand-overs between threads.
-
-    * An import allocates millions of short-lived containers (entries, decisions, rows), which reference
-      counting frees; yet every 700 allocations the collector ran, and its older generations scanned
-      every live object, Django's and the job's preloaded author blocks included. Measured on 20k
-      entries: unpickling a chunk took 70-80 µs per entry with the default collector, 15-17 µs without
-      those scans. Inside the block the objects that exist at its start are frozen (never scanned again;
-      :func:`freeze` freezes later long-lived ones, e.g. the preloaded blocks) and the youngest generation
-      is collected every ``threshold`` allocations. Cycles are still collected, only less often.
-    * The importer's threads wait for the database many times per chunk and must get the interpreter
-      back quickly after each answer: the switch interval drops from 5 ms to ``switch_interval``.
-
-    Both are process-wide: with two jobs in one process (tasks run in-process) the first to start saves
-    the settings and the last to finish restores them.
-    """
-    with _tuning_lock:
-        if _tuning["jobs"] == 0:
-            old = gc.get_threshold()
-            _tuning["saved"] = (old, sys.getswitchinterval())
-            gc.set_threshold(max(old[0], threshold), old[1], old[2])
-            sys.setswitchinterval(min(_tuning["saved"][1], switch_interval))
-        _tuning["jobs"] += 1
-        gc.freeze()
-    try:
-        yield
-    finally:
-        with _tuning_lock:
-            _tuning["jobs"] -= 1
-            if _tuning["jobs"] == 0:
-                (threshold_, switch), _tuning["saved"] = _tuning["saved"], None
-                gc.set_threshold(*threshold_)
-                sys.setswitchinterval(switch)
-                gc.unfreeze()
+#: A file of at least this many entries is written by a second thread while the next chunk is decided.
+PIPELINE_MIN_ENTRIES = 5_000
+NO_VENUES = MappingProxyType({})
 
 
-def freeze():
-    """Exempt the objects alive now from collection until the last job ends (see :func:`job_tuning`)."""
-    gc.freeze()
+@dataclass(frozen=True)
+class ChunkResult:
+    decisions: tuple
+    stale: bool = False          # not written: another worker had moved the job on
+    fell_back: bool = False      # written, but some outcomes differ from the decisions (entry by entry, ...)
+    done: int | None = None      # the job's progress after the chunk
+    block_changes: tuple = ()    # for the decider's author blocks (``Writer.take_block_changes``)
+
+    @property
+    def redo(self) -> bool:
+        return self.stale or self.fell_back
 
 
-def local_path(fieldfile) -> str | None:
-    """The stored file's path on this machine, or None (e.g. an object storage)."""
-    try:
-        path = fieldfile.path
-    except (NotImplementedError, AttributeError, ValueError):
-        return None
-    return path if os.path.isfile(path) else None
+def can_pipeline(job, entries: int) -> bool:
+    """A large file, really written, on PostgreSQL, not inside the caller's transaction (the writer's
+    own connection could not see it)."""
+    return (entries >= PIPELINE_MIN_ENTRIES and not job.dry_run and connection.vendor == "postgresql"
+            and not connection.in_atomic_block)
 
 
-def write_frame(out, kind: str, payload) -> None:
-    data = pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_HEADER.pack(len(data)))
-    out.write(data)
-    out.flush()
+def run_pipelined(importer, chunks, counts: Counter, progress=None):
+    """Decide each chunk while a :class:`ChunkWriter` writes the one before it.
+
+    The decisions of chunk k+1 cannot see chunk k in the database yet, so they are made against an
+    in-memory view of it (:class:`~apps.imports.decide.Ahead`): its new studies and the studies it
+    merged into (with the claims on them), exactly what the database would show once it is committed.
+    Should chunk k turn out differently (written entry by entry after a failure, or another worker got
+    further), chunk k+1 is decided again the ordinary way (``Importer.process_chunk``)."""
+    job, decider = importer.job, importer.decider
+    with ChunkWriter(importer, counts) as chunk_writer:
+        for items in chunks:
+            decider.link_authors(items)
+            with transaction.atomic():  # reads only; settings for the many small lookups
+                tune_transaction()
+                decisions = decider.decide(items, ahead=chunk_writer.ahead)
+                known = decider.known_venues(decisions)  # the writer creates only those still missing
+            result = chunk_writer.wait()  # from here until submit the writer is idle
+            if result is not None:
+                decider.apply_block_changes(result.block_changes)
+            if result is not None and result.redo:
+                if result.stale:  # that chunk was not written: another worker had moved the job on
+                    importer.process_chunk(list(result.decisions), counts)
+                importer.process_chunk(items, counts)
+                chunk_writer.idle_done = job.done
+            else:
+                chunk_writer.submit(decisions, known)
+            if progress:
+                done = chunk_writer.idle_done
+                progress(done, max(job.total or 0, done))
+        result = chunk_writer.wait()
+        if result is not None:
+            decider.apply_block_changes(result.block_changes)
+            if result.stale:
+                importer.process_chunk(list(result.decisions), counts)
 
 
-def _read_exactly(pipe, n: int) -> bytes:
-    data = pipe.read(n)
-    while data is not None and len(data) < n:
-        more = pipe.read(n - len(data))
-        if not more:
-            break
-        data += more
-    return data or b""
+class ChunkWriter:
+    """A thread with its own database connection that writes one chunk at a time (``Importer.write_chunk``).
+    Leaving the ``with`` block lets the chunk being written finish (committed or rolled back as a whole)."""
 
+    def __init__(self, importer, counts: Counter):
+        self.importer, self.counts = importer, counts
+        self.policy = importer.job.policy
+        self.inbox: queue.Queue = queue.Queue(maxsize=1)
+        self.results: queue.Queue = queue.Queue(maxsize=1)
+        self.ahead: Ahead | None = None
+        self.idle_done = importer.job.done   # the job's progress as of the last chunk taken back
+        context = contextvars.copy_context()  # e.g. the audit context of the caller
+        self.thread = threading.Thread(target=context.run, args=(self._work,), name="bibtex-writer", daemon=True)
 
-class ChildPreparer:
-    """Iterate over prepared chunks (lists of ``Decision``) made by a child process.
+    def __enter__(self):
+        self.thread.start()
+        return self
 
-    Like :class:`~apps.imports.bibtex.reader.BibtexStream`, ``entries_read``, ``encoding`` and
-    ``warnings`` are complete once the iteration ends.
-    """
+    def __exit__(self, *exc):
+        self.inbox.put(None)
+        self.thread.join()
 
-    def __init__(self, path: str, start: int = 0, chunk_size: int = 1000):
-        self.path, self.start, self.chunk_size = path, start, chunk_size
-        self.entries_read = 0
-        self.encoding = ""
-        self.warnings: list[str] = []
-
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", "apps.imports.prepare_worker", self.path, str(self.start), str(self.chunk_size)]
-
-    def __iter__(self):
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "kb.settings"))
-        proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                cwd=str(settings.BASE_DIR), env=env, bufsize=1 << 20)
-        finished = False
+    def _work(self):
         try:
-            while True:
-                header = _read_exactly(proc.stdout, _HEADER.size)
-                if len(header) < _HEADER.size:
-                    break
-                data = _read_exactly(proc.stdout, _HEADER.unpack(header)[0])
-                kind, payload = pickle.loads(data)
-                if kind == "chunk":
-                    yield payload
-                elif kind == "end":
-                    self.entries_read = payload["entries_read"]
-                    self.encoding = payload["encoding"]
-                    self.warnings = payload["warnings"]
-                    finished = True
-                    break
-                elif kind == "error":
-                    raise RuntimeError(f"reading the file failed: {payload}")
-            if not finished:
-                code = proc.wait()
-                raise RuntimeError(f"the process reading the file stopped early (exit code {code})")
+            while (work := self.inbox.get()) is not None:
+                decisions, known_venues = work
+                try:
+                    result = self.importer.write_chunk(decisions, self.counts, known_venues)
+                except BaseException as exc:  # handed to the importer's thread, which raises it
+                    log.warning("imports: job %s: writing a chunk failed: %s", self.importer.job.pk, exc)
+                    result = exc
+                self.results.put(result)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.stdout.close()
-            proc.wait()
+            connection.close()  # this thread's own connection
+
+    def submit(self, decisions, known_venues=NO_VENUES):
+        self.ahead = Ahead.of(decisions, self.policy)
+        self.inbox.put((decisions, known_venues))
+
+    def wait(self) -> ChunkResult | None:
+        """The result of the chunk being written (None if there is none); its error is raised here."""
+        if self.ahead is None:
+            return None
+        self.ahead = None
+        result = self.results.get()
+        if isinstance(result, BaseException):
+            raise result
+        if result.done is not None:
+            self.idle_done = result.done
+        return result

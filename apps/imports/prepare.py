@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from apps.common.text import clean_text, squash
+from apps.studies.keys import TITLE_KEY_LENGTH, family_key, full_title_key
 from apps.studies.models import LANGUAGE_CHOICES, StudyType
-
-from .bibtex.model import Entry, Person, Record
-from .keys import TITLE_KEY_LENGTH, family_key, full_title_key
+from biblio.model import Entry, Record
+from biblio.names import name_parts, person_json, printed_name
 
 LANGUAGES = frozenset(code for code, _ in LANGUAGE_CHOICES if code)
 STUDY_TYPES = frozenset(StudyType.values)
@@ -28,43 +29,12 @@ MAX_VENUE = 500
 MAX_NAME, MAX_FAMILY, MAX_GIVEN = 300, 200, 200
 COMPARE_CHARS = 400  # titles are compared on their first 400 folded characters
 
-_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_BAD_CHARS = re.compile(r"[\x00\ud800-\udfff]")
-_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _url_ok = URLValidator(schemes=["http", "https", "ftp", "ftps"])
 
 #: Study fields an import may write (besides authors and venue).
 STUDY_FIELDS = ("title", "subtitle", "abstract", "language", "year", "month", "day", "study_type", "volume",
                 "issue", "pages", "publisher", "edition", "chapter", "doi", "pmid", "pmcid", "isbn", "url",
                 "keywords", "source_entry", "source_key")
-
-
-def clean_text(value: str) -> str:
-    """Text PostgreSQL can store: no NUL, no lone surrogates, no control characters but tab/newline."""
-    if not value or value.isprintable() or not _UNSAFE.search(value):  # isprintable: a fast common case
-        return value or ""
-    if _BAD_CHARS.search(value):
-        value = _BAD_CHARS.sub("\ufffd", value)
-    if _CONTROL.search(value):
-        value = _CONTROL.sub(" ", value)
-    return value
-
-
-_NEEDS_SQUASH = re.compile(r"\s\s|[^\S ]|^\s|\s$|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def squash(value: str) -> str:
-    """Whitespace runs to one space, trimmed, and safe to store (see :func:`clean_text`)."""
-    if not value:
-        return ""
-    # printable text holds no whitespace but the space and nothing unsafe: only double, leading or
-    # trailing spaces can need work (this test is several times faster than the regular expression)
-    if value.isprintable():
-        if "  " not in value and value[0] != " " and value[-1] != " ":
-            return value
-    elif not _NEEDS_SQUASH.search(value):
-        return value
-    return " ".join(clean_text(value).split())
 
 
 class EntryFailed(Exception):
@@ -94,31 +64,6 @@ class Prepared:
     @classmethod
     def from_json(cls, data: dict) -> "Prepared":
         return cls(**data)
-
-
-def person_json(p: Person) -> dict:
-    d = {"family": p.family}
-    for name in ("given", "von", "suffix", "printed", "orcid"):
-        value = getattr(p, name)
-        if value:
-            d[name] = value
-    if p.corporate:
-        d["corporate"] = True
-    return d
-
-
-def person_from_json(d: dict) -> Person:
-    return Person(family=d.get("family", ""), given=d.get("given", ""), von=d.get("von", ""),
-                  suffix=d.get("suffix", ""), corporate=bool(d.get("corporate")), printed=d.get("printed", ""),
-                  orcid=d.get("orcid", ""))
-
-
-def printed_name(p: Person) -> str:
-    if p.printed:
-        return squash(p.printed)
-    if p.corporate or not p.given:
-        return squash(p.family)
-    return squash(f"{p.family}, {p.given}")
 
 
 def _date(rec: Record, warnings: list[str]) -> tuple[int | None, int | None, int | None]:
@@ -198,7 +143,7 @@ def prepare(entry: Entry) -> Prepared:
     authors = []
     for p in people:
         name = printed_name(p)
-        family, given = squash(p.family), squash(" ".join(x for x in (p.given, p.suffix) if x))
+        family, given = name_parts(p)
         if not name:
             continue
         if len(name) > MAX_NAME or len(family) > MAX_FAMILY or len(given) > MAX_GIVEN:

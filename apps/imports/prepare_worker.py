@@ -1,4 +1,4 @@
-"""The child process of :mod:`apps.imports.pipeline`: read and prepare a stored BibTeX file.
+"""The child process of :mod:`apps.imports.reader_process`: read and prepare a stored BibTeX file.
 
     python -m apps.imports.prepare_worker PATH START CHUNK_SIZE
 
@@ -20,9 +20,9 @@ def main(argv: list[str]) -> int:
     import django
 
     django.setup()
-    from apps.imports.bibtex import iter_bibtex
-    from apps.imports.pipeline import job_tuning, write_frame
-    from apps.imports.services import Importer
+    from biblio import iter_bibtex
+    from apps.imports.reader_process import job_tuning, write_frame
+    from apps.imports.entries import prepare_entries
 
     try:
         with open(path, "rb") as f, job_tuning():
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
             for chunk in stream:
                 todo = [e for e in chunk if e.index >= start]
                 if todo:
-                    write_frame(out, "chunk", Importer.prepare_only(todo))
+                    write_frame(out, "chunk", prepare_entries(todo))
             write_frame(out, "end", {"entries_read": stream.entries_read, "encoding": stream.encoding,
                                      "warnings": [str(w) for w in stream.warnings]})
     except BrokenPipeError:  # the importer stopped listening

@@ -19,7 +19,7 @@ from django.db.models import Case, Count, ExpressionWrapper, F, IntegerField, Ma
 from apps.studies.models import LANGUAGE_CHOICES, StudyDesign, StudyType
 from apps.topics.models import Topic
 
-from .selection import SELECTION_PARAMS, select
+from search.selection import SELECTION_PARAMS, select
 
 AXES = ("topic", "design", "year", "type", "language")
 SEARCH_PATH = "/api/v1/search/"

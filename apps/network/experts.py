@@ -16,7 +16,8 @@ from django.utils import timezone
 from apps.researchers.models import Affiliation, Researcher
 from apps.studies.models import Authorship
 
-from .selection import id_list, select
+from apps.common.sql import id_list
+from search.selection import select
 
 HITS = 200
 

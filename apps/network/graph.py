@@ -7,20 +7,20 @@ d3-force takes directly: ``{"nodes": [...], "links": [...]}`` with ``source``/``
 
 from __future__ import annotations
 
-import gc
 from collections import Counter, defaultdict
-from contextlib import contextmanager
 from itertools import combinations
 from dataclasses import dataclass, field
 
 import networkx as nx
 from django.db.models import Exists, OuterRef
 
+from apps.common import collector
+from apps.common.sql import id_list
 from apps.researchers.models import Affiliation, Institution, Researcher
 from apps.studies.models import Authorship, Status, Study
 from apps.topics.models import Topic
 
-from .selection import expand_tree, id_list
+from search.selection import expand_tree
 
 CENTRALITIES = {
     "degree": "share of the other researchers a researcher has written with (networkx degree_centrality)",
@@ -147,25 +147,10 @@ def _graph(nodes, edges):
     return graph
 
 
-@contextmanager
-def _collector_paused():
-    """Pause Python's cyclic garbage collector while building the graph.
-
-    The build allocates a few hundred thousand small acyclic objects (tuples, lists, dicts), which
-    would trigger repeated full collections over every object in the process: 30-40 % of the time
-    for 2,000 researchers. Nothing built here forms reference cycles; reference counting frees it.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def build_network(q: NetworkQuery) -> dict:
-    with _collector_paused():
+    # a few hundred thousand small acyclic objects: without the pause, repeated full collections took
+    # 30-40 % of the time for 2,000 researchers
+    with collector.paused():
         return _build(q)
 
 

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from apps.common.identifiers import is_valid_orcid, normalize_orcid
+from apps.common.identifiers import is_valid_orcid, clean_orcid
 from apps.common.models import Tracked
 
 
@@ -87,7 +87,7 @@ class Researcher(Tracked):
         return self.member_since is not None
 
     def save(self, *args, **kwargs):
-        self.orcid = normalize_orcid(self.orcid) if self.orcid else ""
+        self.orcid = clean_orcid(self.orcid) if self.orcid else ""
         super().save(*args, **kwargs)
 
 

@@ -1,13 +1,11 @@
 import django_filters
-from django.db.models import Exists, OuterRef
 
 from apps.common.filters import CommaListFilter, IdFilter, YearFilter
-from apps.common.identifiers import normalize_doi, normalize_pmid
+from apps.common.identifiers import clean_doi, clean_pmid
 from apps.researchers.models import Institution
-from apps.summaries.models import Summary
 from apps.topics.models import Topic
 
-from .models import LANGUAGE_CHOICES, Authorship, Status, Study, StudyDesign, StudyType
+from .models import LANGUAGE_CHOICES, Status, Study, StudyDesign, StudyType
 
 
 class StudyFilterSet(django_filters.FilterSet):
@@ -25,9 +23,9 @@ class StudyFilterSet(django_filters.FilterSet):
     venue = IdFilter()
     has_summary = django_filters.BooleanFilter(method="filter_has_summary")
     retracted = django_filters.BooleanFilter()
-    doi = CommaListFilter(field_name="doi", max_items=50, normalize=normalize_doi,
+    doi = CommaListFilter(field_name="doi", max_items=50, normalize=clean_doi,
                           label="One DOI or up to 50, comma-separated; resolver prefix optional")
-    pmid = CommaListFilter(field_name="pmid", max_items=50, normalize=normalize_pmid,
+    pmid = CommaListFilter(field_name="pmid", max_items=50, normalize=clean_pmid,
                            label="One PMID or up to 50, comma-separated")
 
     class Meta:
@@ -38,17 +36,13 @@ class StudyFilterSet(django_filters.FilterSet):
         roots = list(Topic.objects.filter(slug__in=[v.strip() for v in value.split(",")]).values_list("id", flat=True))
         if not roots:
             return qs.none()
-        return qs.filter(topics__in=Topic.descendant_ids(roots)).distinct()
+        return qs.with_topics(Topic.descendant_ids(roots))
 
     def filter_researcher(self, qs, name, value):
-        return qs.filter(Exists(Authorship.objects.filter(study=OuterRef("pk"), researcher_id=value)))
+        return qs.by_researchers([value])
 
     def filter_institution(self, qs, name, value):
-        ids = Institution.descendant_ids([value])
-        return qs.filter(Exists(Authorship.objects.filter(
-            study=OuterRef("pk"), researcher__affiliations__institution_id__in=ids)))
+        return qs.at_institutions(Institution.descendant_ids([value]))
 
     def filter_has_summary(self, qs, name, value):
-        user = getattr(self.request, "user", None)
-        summaries = Summary.objects.visible_to(user).filter(studies=OuterRef("pk"))
-        return qs.filter(Exists(summaries)) if value else qs.exclude(Exists(summaries))
+        return qs.with_summary(value)

@@ -1,15 +1,15 @@
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 
 from apps.common.identifiers import (
-    is_valid_doi, is_valid_pmid, normalize_doi, normalize_isbn, normalize_issn, normalize_pmid,
+    is_valid_doi, is_valid_pmid, clean_doi, normalize_isbn, normalize_issn, clean_pmid,
 )
 from apps.common.models import Timestamped, Tracked
-from apps.imports.fields import FamilyKeyField, TitleKeyField
+from biblio.names import split_printed_name
+from .fields import FamilyKeyField, TitleKeyField
 
 LANGUAGE_CHOICES = [
     ("nb", "Norwegian Bokmål"), ("nn", "Norwegian Nynorsk"), ("no", "Norwegian"), ("en", "English"),
@@ -97,6 +97,60 @@ class StudyQuerySet(models.QuerySet):
 
         return self if is_curator(user) else self.published()
 
+    # -- the search filters as SQL: the one meaning used by the API list, the database search backend,
+    # the selections behind the evidence map, the expert finder and the feeds (search.selection)
+    def with_topics(self, topic_ids):
+        """Tagged with any of these topics (the caller expands a topic to its sub-topics)."""
+        return self.filter(Exists(Study.topics.through.objects.filter(study_id=OuterRef("pk"),
+                                                                      topic_id__in=list(topic_ids))))
+
+    def by_researchers(self, researcher_ids):
+        """With an author linked to any of these researchers."""
+        return self.filter(Exists(Authorship.objects.filter(study_id=OuterRef("pk"),
+                                                            researcher_id__in=list(researcher_ids))))
+
+    def at_institutions(self, institution_ids):
+        """With a linked author affiliated with any of these institutions (the caller adds sub-units)."""
+        return self.filter(Exists(Authorship.objects.filter(
+            study_id=OuterRef("pk"), researcher__affiliations__institution_id__in=list(institution_ids))))
+
+    def with_summary(self, has_summary=True):
+        """With (or without) a *published* plain-language summary, for every user: what the search index
+        holds as ``has_summary``, so the filter means the same in the list, in search and in the feeds."""
+        from django.apps import apps
+
+        summary = apps.get_model("summaries", "Summary")
+        summaries = summary.objects.published().filter(studies=OuterRef("pk"))
+        return self.filter(Exists(summaries)) if has_summary else self.exclude(Exists(summaries))
+
+    def matching(self, filters, skip=None):
+        """The studies that ``search.backends.base.SearchFilters`` select (``skip``: a facet's own filter
+        left out, for counting that facet's values)."""
+        from apps.common.sql import id_list
+
+        f, qs = filters, self
+        if skip != "year" and f.year_from is not None:
+            qs = qs.filter(year__gte=f.year_from)
+        if skip != "year" and f.year_to is not None:
+            qs = qs.filter(year__lte=f.year_to)
+        if skip != "type" and f.types:
+            qs = qs.filter(study_type__in=f.types)
+        if skip != "design" and f.designs:
+            qs = qs.filter(design__in=f.designs)
+        if skip != "language" and f.languages:
+            qs = qs.filter(language__in=f.languages)
+        if skip != "topic" and f.topic_ids:
+            qs = qs.with_topics(f.topic_ids)
+        if skip != "researcher" and f.researcher_ids:
+            qs = qs.by_researchers(f.researcher_ids)
+        if skip != "institution" and f.institution_ids:
+            qs = qs.at_institutions(f.institution_ids)
+        if f.has_summary is not None:
+            qs = qs.with_summary(f.has_summary)
+        if f.ids is not None:
+            qs = qs.filter(id__in=id_list(f.ids))
+        return qs
+
 
 class Study(Tracked):
     title = models.TextField()
@@ -165,8 +219,8 @@ class Study(Tracked):
 
     def normalize(self):
         """Bring identifiers to their canonical form (also done on save)."""
-        self.doi = normalize_doi(self.doi)
-        self.pmid = normalize_pmid(self.pmid)
+        self.doi = clean_doi(self.doi)
+        self.pmid = clean_pmid(self.pmid)
         if self.isbn:
             self.isbn = normalize_isbn(self.isbn) or self.isbn
 
@@ -189,10 +243,6 @@ class Study(Tracked):
     def save(self, *args, **kwargs):
         self.normalize()
         super().save(*args, **kwargs)
-
-    @property
-    def is_published(self):
-        return self.status == Status.PUBLISHED
 
 
 class Authorship(models.Model):
@@ -227,13 +277,3 @@ class Authorship(models.Model):
         if not self.family_name and self.name:
             self.family_name, self.given_name = split_printed_name(self.name)
         super().save(*args, **kwargs)
-
-
-def split_printed_name(name):
-    """``"Ødegård, Kari"`` -> ("Ødegård", "Kari"); ``"Kari Ødegård"`` -> ("Ødegård", "Kari")."""
-    name = " ".join(name.split())
-    if "," in name:
-        family, _, given = name.partition(",")
-        return family.strip(), given.strip()
-    parts = name.rsplit(" ", 1)
-    return (parts[1], parts[0]) if len(parts) == 2 else (name, "")

@@ -3,9 +3,9 @@
 from django.db import transaction
 from django.utils import timezone
 
-from apps.topics.models import Topic
+from biblio.names import split_printed_name
 
-from .models import Authorship, Status, Study, Venue, split_printed_name
+from .models import Authorship, Status, Study, Venue
 
 STUDY_FIELDS = [
     "title", "subtitle", "abstract", "language", "year", "month", "day", "study_type", "design", "volume",
@@ -25,7 +25,9 @@ def get_or_create_venue(name, issn="", kind=Venue.Kind.JOURNAL):
 
 
 def set_authors(study, authors, user=None, created=False):
-    """Replace the study's authors by ``authors``: dicts with name, researcher, corresponding."""
+    """Replace the study's authors by ``authors`` (dicts with name, optionally family_name, given_name,
+    researcher or researcher_id, corresponding) and note the change in the audit log. The one way a
+    study's author list is replaced one study at a time (the API, the admin, an import's undo)."""
     before = list(study.authorships.order_by("position").values_list("name", flat=True)) if study.pk else []
     study.authorships.all().delete()
     rows = []
@@ -33,7 +35,7 @@ def set_authors(study, authors, user=None, created=False):
         family, given = author.get("family_name"), author.get("given_name")
         if not family:
             family, given = split_printed_name(author["name"])
-        researcher = author.get("researcher")
+        researcher = author.get("researcher") or author.get("researcher_id")
         rows.append(Authorship(
             study=study, position=position, name=author["name"], family_name=family, given_name=given or "",
             researcher_id=getattr(researcher, "pk", researcher), corresponding=bool(author.get("corresponding")),
@@ -101,9 +103,3 @@ def assign_topics(user, studies, topics, replace=False):
         else:
             study.topics.add(*topics)
     return len(studies)
-
-
-def topics_from_slugs(slugs):
-    found = {t.slug: t for t in Topic.objects.filter(slug__in=slugs)}
-    missing = [s for s in slugs if s not in found]
-    return [found[s] for s in slugs if s in found], missing

@@ -5,8 +5,8 @@ by ``GET /api/v1/studies/{id}/export/``), written with the importer's BibTeX wri
 leaves out the abstract and keywords: it is for citing, not for archiving.
 """
 
-from apps.imports.bibtex.writers import to_bibtex
-from apps.imports.export import study_record
+from biblio.writers import to_bibtex
+from apps.studies.export import study_record
 
 
 def study_bibtex(study) -> str:

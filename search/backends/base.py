@@ -110,8 +110,6 @@ class SearchBackend:
     """What a search engine must do for kb."""
 
     name = "base"
-    #: Features this backend cannot provide; the contract tests skip exactly these, by name.
-    unsupported: frozenset[str] = frozenset()
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def health(self) -> dict:

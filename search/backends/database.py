@@ -7,14 +7,13 @@ and sorting are ordinary SQL over the studies table.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Q
 
+from apps.common.sql import id_list as _id_list_sql
 from apps.researchers.models import Researcher
 from apps.studies.models import Authorship, Status, Study
 from apps.summaries.models import Summary, SummaryStatus
@@ -59,7 +58,6 @@ def _text_fields(kind, doc):
 
 class DatabaseBackend(SearchBackend):
     name = "database"
-    unsupported = frozenset({"atomic_alias_swap"})
 
     @property
     def vendor(self):
@@ -372,30 +370,7 @@ class DatabaseBackend(SearchBackend):
 
     # -- filters, facets, order
     def _apply_filters(self, kind, qs, filters, skip=None):
-        f = filters
-        if skip != "year" and (f.year_from is not None or f.year_to is not None):
-            qs = _year_range(qs, f.year_from, f.year_to)
-        if skip != "type" and f.types:
-            qs = qs.filter(study_type__in=f.types)
-        if skip != "design" and f.designs:
-            qs = qs.filter(design__in=f.designs)
-        if skip != "language" and f.languages:
-            qs = qs.filter(language__in=f.languages)
-        if skip != "topic" and f.topic_ids:
-            qs = qs.filter(Exists(Study.topics.through.objects.filter(study_id=OuterRef("pk"),
-                                                                      topic_id__in=f.topic_ids)))
-        if skip != "researcher" and f.researcher_ids:
-            qs = qs.filter(Exists(Authorship.objects.filter(study_id=OuterRef("pk"),
-                                                            researcher_id__in=f.researcher_ids)))
-        if skip != "institution" and f.institution_ids:
-            qs = qs.filter(Exists(Authorship.objects.filter(
-                study_id=OuterRef("pk"), researcher__affiliations__institution_id__in=f.institution_ids)))
-        if f.has_summary is not None:
-            summaries = Summary.objects.filter(studies=OuterRef("pk"), status=SummaryStatus.PUBLISHED)
-            qs = qs.filter(Exists(summaries)) if f.has_summary else qs.exclude(Exists(summaries))
-        if f.ids is not None:
-            qs = qs.filter(id__in=_id_list_sql(f.ids))
-        return qs
+        return qs.matching(filters, skip=skip)
 
     def _facets(self, base, filters):
         out = {}
@@ -618,14 +593,6 @@ def _year_range(qs, start, end):
     if end is not None:
         qs = qs.filter(year__lte=end)
     return qs
-
-
-def _id_list_sql(ids):
-    """A sub-select over a list of ids passed as one JSON parameter (no limit on the number of ids)."""
-    payload = json.dumps(sorted(ids))
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT (jsonb_array_elements_text(%s::jsonb))::bigint", [payload])
-    return RawSQL("SELECT value FROM json_each(%s)", [payload])
 
 
 def _chunks(items, size):

@@ -11,11 +11,11 @@ from datetime import datetime, timezone
 
 import dataclasses
 import functools
-import queue
-import threading
 
 from elasticsearch import ApiError, NotFoundError, TransportError, helpers
 from elasticsearch_dsl import Q, Search
+
+from apps.common.readahead import ReadAhead
 
 from .. import embedders, es_analysis, fusion, sources
 from .. import vector_store as vectors
@@ -587,34 +587,23 @@ def _built(kind, ids, progress=None, chunk=1000):
 
     batches = (ids[i:i + chunk] for i in range(0, len(ids), chunk))
     done = 0
+
+    def build(batch):
+        return list(sources.build(kind, batch).values())
+
     if connection.in_atomic_block:
-        for batch in batches:
-            docs = list(sources.build(kind, batch).values())
+        built = map(build, batches)
+    else:  # a failed rebuild closes this generator: the thread stops and closes its connection
+        built = ReadAhead(batches, build, name=f"kb-index-{kind}", on_exit=connections.close_all)
+    try:
+        for docs in built:
             yield from docs
             done += len(docs)
             if progress:
                 progress(kind, done)
-        return
-    ready = queue.Queue(maxsize=2)
-
-    def produce():
-        try:
-            for batch in batches:
-                ready.put(list(sources.build(kind, batch).values()))
-            ready.put(None)
-        except Exception as exc:  # handed to the consumer, which raises it
-            ready.put(exc)
-        finally:
-            connections.close_all()
-
-    threading.Thread(target=produce, name=f"kb-index-{kind}", daemon=True).start()
-    while (docs := ready.get()) is not None:
-        if isinstance(docs, Exception):
-            raise docs
-        yield from docs
-        done += len(docs)
-        if progress:
-            progress(kind, done)
+    finally:
+        if isinstance(built, ReadAhead):
+            built.close()
 
 
 def _counts(response):

@@ -188,3 +188,19 @@ def test_publish_action_and_bulk_topic_assignment(curator_client, anon_client):
     response = curator_client.post("/api/v1/studies/assign-topics/", {"studies": [draft.pk], "topics": ["nope"]},
                                    format="json")
     assert response.status_code == 400 and "topics" in response.json()
+
+
+def test_has_summary_means_a_published_summary_for_curators_too(curator_client, curator):
+    """The list filter, the search backends and the selections behind feeds and the evidence map share
+    one meaning (StudyQuerySet.with_summary): a draft summary does not count, whoever asks."""
+    from search.backends.base import SearchFilters
+    from search.selection import apply_filters
+    from apps.studies.models import Study
+
+    drafted = factories.study(title="Only a draft summary")
+    factories.summary(studies=[drafted], status="draft")
+    summarised = factories.study(title="A published summary")
+    factories.summary(studies=[summarised])
+    listed = {s["id"] for s in curator_client.get("/api/v1/studies/", {"has_summary": "true"}).json()["results"]}
+    selected = set(apply_filters(Study.objects.all(), SearchFilters(has_summary=True)).values_list("id", flat=True))
+    assert listed == selected == {summarised.pk}

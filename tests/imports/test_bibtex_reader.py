@@ -13,14 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.imports.bibtex import iter_bibtex, read_bibtex
-from apps.imports.bibtex.identifiers import (
+from biblio import iter_bibtex, read_bibtex
+from apps.common.identifiers import (
     doi_from_url, find_isbns, is_valid_isbn10, is_valid_isbn13, is_valid_orcid, isbn10_to_isbn13,
     normalize_doi, normalize_isbn, normalize_issn, normalize_orcid, normalize_pmcid, normalize_pmid,
     orcid_checksum,
 )
-from apps.imports.bibtex.latex import decode_latex
-from apps.imports.bibtex.names import parse_names
+from biblio.latex import decode_latex
+from biblio.names import parse_names
 
 SHARED = os.environ.get("BIB_SHARED_DIR", "/work/shared/bib")
 
@@ -632,7 +632,7 @@ def test_arbitrary_bytes_never_raise(data):
 # --------------------------------------------------------------------------- the pre-pass, only when needed
 
 def _needs(text, encoding="utf-8"):
-    from apps.imports.bibtex.reader import BibtexStream
+    from biblio.reader import BibtexStream
 
     return BibtexStream._needs_prepass(io.BytesIO(text.encode(encoding)))
 
@@ -652,7 +652,7 @@ def test_the_pre_pass_runs_only_for_crossrefs_xdata_or_strings_defined_after_an_
 @pytest.mark.parametrize("name", sorted(n for n in os.listdir(SHARED) if n.endswith(".bib")))
 def test_skipping_the_pre_pass_reads_every_file_the_same(monkeypatch, name):
     """With the pre-pass forced for every file, each entry reads the same as with the quick look."""
-    from apps.imports.bibtex.reader import BibtexStream
+    from biblio.reader import BibtexStream
 
     path = os.path.join(SHARED, name)
 

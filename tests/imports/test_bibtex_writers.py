@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.imports.bibtex import Person, Record, read_bibtex
-from apps.imports.bibtex.normalize import STUDY_TYPE_BY_ENTRY_TYPE
-from apps.imports.bibtex.writers import make_citation_key, to_bibtex, to_csl_json, to_ris
+from biblio import Person, Record, read_bibtex
+from biblio.normalize import STUDY_TYPE_BY_ENTRY_TYPE
+from biblio.writers import make_citation_key, to_bibtex, to_csl_json, to_ris
 
 SHARED = os.environ.get("BIB_SHARED_DIR", "/work/shared/bib")
 SHARED_FILES = sorted(f for f in os.listdir(SHARED) if f.endswith(".bib")) if os.path.isdir(SHARED) else []

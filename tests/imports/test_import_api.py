@@ -147,13 +147,15 @@ def test_a_venue_someone_else_creates_meanwhile_is_used_and_not_counted_as_the_j
     from apps.imports import services
     from apps.studies.models import Venue
 
-    real = services.Importer._create_venues
+    from apps.imports.write import VenueCache
+
+    real = VenueCache._create_venues
 
     def someone_else_first(new):
         Venue.objects.create(name="journal written meanwhile")  # same name but for the case
         return real(new)
 
-    monkeypatch.setattr(services.Importer, "_create_venues", staticmethod(someone_else_first))
+    monkeypatch.setattr(VenueCache, "_create_venues", staticmethod(someone_else_first))
     text = ("@article{a, title={First study}, author={Lie, Ola}, year={2019}, journal={Journal Written Meanwhile}}\n"
             "@article{b, title={Second study}, author={Berg, Ida}, year={2020}, journal={Journal Of This Job}}\n")
     job = factories.import_file(text)
@@ -168,7 +170,9 @@ def test_a_venue_someone_else_creates_meanwhile_is_used_and_not_counted_as_the_j
 def test_every_study_keeps_its_venue_when_the_venue_cache_is_emptied(monkeypatch):
     from apps.imports import services
 
-    monkeypatch.setattr(services.Importer, "VENUE_CACHE_MAX", 1)
+    from apps.imports.write import VenueCache
+
+    monkeypatch.setattr(VenueCache, "MAX", 1)
     titles = ["Housing first", "Peer support in prisons", "Stigma among nurses", "Opioid overdose deaths"]
     text = "".join(f"@article{{s{i}, title={{{t}}}, author={{Lie, Ola}}, year={{2019}}, journal={{{j}}}}}\n"
                    for i, (t, j) in enumerate(zip(titles, ["Journal A", "Journal B", "Journal A", "Journal C"])))

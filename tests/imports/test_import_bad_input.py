@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.imports.bibtex import read_bibtex
+from biblio import read_bibtex
 from apps.imports.models import ImportOutcome, JobStatus, Outcome
 from apps.studies.models import Study
 from tests import factories

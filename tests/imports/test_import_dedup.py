@@ -25,9 +25,9 @@ def blocks_mode(request, monkeypatch):
     """Every rule holds both when the first-author blocks are looked up as entries need them (small
     files) and when they are all read at the start of the job (large files)."""
     if request.param == "preload":
-        monkeypatch.setattr("apps.imports.services.PRELOAD_MIN_ENTRIES", 1)
+        monkeypatch.setattr("apps.imports.decide.PRELOAD_MIN_ENTRIES", 1)
     else:
-        monkeypatch.setattr("apps.imports.services.PRELOAD_MIN_ENTRIES", 10**9)
+        monkeypatch.setattr("apps.imports.decide.PRELOAD_MIN_ENTRIES", 10**9)
     return request.param
 
 
@@ -247,13 +247,44 @@ def test_memory_stays_bounded_a_file_that_would_take_the_blocks_past_the_limit_l
     must stay within PRELOAD_MAX_STUDIES, else names are looked up (at most MAX_ROWS kept)."""
     from apps.imports import services
 
-    monkeypatch.setattr(services, "PRELOAD_MIN_ENTRIES", 1)
-    monkeypatch.setattr(services, "PRELOAD_MAX_STUDIES", 5)
+    from apps.imports import decide
+
+    monkeypatch.setattr(decide, "PRELOAD_MIN_ENTRIES", 1)
+    monkeypatch.setattr(decide, "PRELOAD_MAX_STUDIES", 5)
     existing()
     existing(title="Another study", doi="10.5555/another")
     job = factories.import_file(entry(), run=False)
-    within, beyond = services.Importer(job), services.Importer(job)
+    within, beyond = decide.Decider(job), decide.Decider(job)
     within.maybe_preload(3)
     beyond.maybe_preload(4)
     assert within.blocks.complete and within.blocks.rows == 2
     assert not beyond.blocks.complete and beyond.blocks.rows == 0
+
+
+def test_undo_of_an_author_change_is_in_the_audit_log(curator):
+    """Undo restores the old author list through the one audited function (its copy wrote no entry)."""
+    from apps.audit.models import AuditEntry
+    from apps.imports import services
+
+    study = existing(doi="10.1000/q", authors=("Old, Author",))
+    job = factories.import_file(entry(doi="10.1000/q"), policy="overwrite")
+    services.undo_job(curator, job)
+    assert list(study.authorships.values_list("name", flat=True)) == ["Old, Author"]
+    undo = [e for e in AuditEntry.objects.filter(object_type="study", object_id=study.pk).order_by("id")
+            if "authors" in e.changes][-1]
+    assert undo.changes["authors"] == {"from": ["Ødegård, Kari", "Smith, John"], "to": ["Old, Author"]}
+    assert undo.actor == curator and undo.via.startswith("bibtex undo")
+
+
+def test_typed_and_imported_names_split_the_same_way(curator_client):
+    """A name typed in the API and the same name read from BibTeX get the same family name and key,
+    so duplicate detection and author linking treat them as one person."""
+    response = curator_client.post("/api/v1/studies/", {"title": "Typed", "authors": [
+        {"name": "Jan van der Berg"}, {"name": "Smith, Jr., John"}]}, format="json")
+    assert response.status_code == 201, response.json()
+    typed = Study.objects.get(pk=response.json()["id"])
+    imported = Study.objects.get(pk=one(factories.import_file(entry(
+        doi="10.1000/names", author="Jan van der Berg and Smith, Jr., John"))).study_id)
+    rows = [list(s.authorships.order_by("position").values_list("family_name", "given_name", "family_key"))
+            for s in (typed, imported)]
+    assert rows[0] == rows[1] == [("van der Berg", "Jan", "vanderberg"), ("Smith", "John Jr.", "smith")]

@@ -1,11 +1,12 @@
-"""Large files are read and prepared by a second process (apps.imports.pipeline): the outcome of every
+"""Large files are read and prepared by a second process (apps.imports.reader_process): the outcome of every
 entry is the same as when the importer reads the file itself, and a reader that dies fails the job
 clearly, after which running it again finishes it with every entry accounted for."""
 import os
 
 import pytest
 
-from apps.imports import pipeline, services
+from apps.imports import pipeline, reader_process, services
+from apps.imports.importer import Importer, recount
 from apps.imports.models import ImportOutcome, JobStatus, Outcome
 from apps.studies.models import Study
 from tests import factories
@@ -26,15 +27,15 @@ def report(job):
 
 
 def import_with(monkeypatch, text, child: bool, chunk_size=7):
-    monkeypatch.setattr(pipeline, "SUBPROCESS_MIN_ENTRIES", 1 if child else 10**9)
+    monkeypatch.setattr(reader_process, "SUBPROCESS_MIN_ENTRIES", 1 if child else 10**9)
     started = []
-    real_iter = pipeline.ChildPreparer.__iter__
+    real_iter = reader_process.ChildPreparer.__iter__
 
     def spy(self):
         started.append(self.path)
         return real_iter(self)
 
-    monkeypatch.setattr(pipeline.ChildPreparer, "__iter__", spy)
+    monkeypatch.setattr(reader_process.ChildPreparer, "__iter__", spy)
     job = factories.import_file(text, run=False)
     job = services.run_job(job.pk, chunk_size=chunk_size)
     assert bool(started) == child
@@ -67,15 +68,15 @@ def bib(n):
 
 DIES_AFTER_TWO_CHUNKS = """
 import os, sys
-import apps.imports.pipeline as pipeline
-real, sent = pipeline.write_frame, []
+import apps.imports.reader_process as reader_process
+real, sent = reader_process.write_frame, []
 def write_frame(out, kind, payload):
     if len(sent) == 2:
         out.flush()
         os._exit(9)
     sent.append(kind)
     real(out, kind, payload)
-pipeline.write_frame = write_frame
+reader_process.write_frame = write_frame
 from apps.imports import prepare_worker
 sys.exit(prepare_worker.main(sys.argv[1:]))
 """
@@ -83,11 +84,11 @@ sys.exit(prepare_worker.main(sys.argv[1:]))
 
 @pytest.mark.parametrize("pipelined_writes", [False, True], ids=["written-in-turn", "pipelined"])
 def test_a_reader_process_that_dies_fails_the_job_and_running_it_again_finishes_it(monkeypatch, pipelined_writes):
-    monkeypatch.setattr(pipeline, "SUBPROCESS_MIN_ENTRIES", 1)
-    monkeypatch.setattr(services, "PIPELINE_MIN_ENTRIES", 1 if pipelined_writes else 10**9)
+    monkeypatch.setattr(reader_process, "SUBPROCESS_MIN_ENTRIES", 1)
+    monkeypatch.setattr(pipeline, "PIPELINE_MIN_ENTRIES", 1 if pipelined_writes else 10**9)
     job = factories.import_file(bib(40), run=False)
-    real_command = pipeline.ChildPreparer.command
-    monkeypatch.setattr(pipeline.ChildPreparer, "command",
+    real_command = reader_process.ChildPreparer.command
+    monkeypatch.setattr(reader_process.ChildPreparer, "command",
                         lambda self: [real_command(self)[0], "-c", DIES_AFTER_TWO_CHUNKS, *real_command(self)[3:]])
     job = services.run_job(job.pk, chunk_size=5)
     # the two chunks it sent are written; then the job stops with a clear message
@@ -95,14 +96,14 @@ def test_a_reader_process_that_dies_fails_the_job_and_running_it_again_finishes_
     assert "stopped early (exit code 9)" in job.error and "resume" in job.error
     assert job.done == 10 and Study.objects.count() == 10
 
-    monkeypatch.setattr(pipeline.ChildPreparer, "command", real_command)
+    monkeypatch.setattr(reader_process.ChildPreparer, "command", real_command)
     job = services.run_job(job.pk, chunk_size=5)
     assert job.status == JobStatus.DONE and Study.objects.count() == 40 and job.counts["created"] == 40
     assert factories.outcome_indexes(job) == list(range(40))
 
 
 def test_small_files_and_storages_without_a_local_path_are_read_in_process(monkeypatch):
-    assert pipeline.local_path(type("Remote", (), {"path": property(lambda s: (_ for _ in ()).throw(
+    assert reader_process.local_path(type("Remote", (), {"path": property(lambda s: (_ for _ in ()).throw(
         NotImplementedError()))})()) is None
     job = import_with(monkeypatch, bib(3), child=False)
     assert job.status == JobStatus.DONE and job.counts["created"] == 3
@@ -113,15 +114,15 @@ def test_small_files_and_storages_without_a_local_path_are_read_in_process(monke
 # against an in-memory view of chunk k. Chunks of 4 here, so that duplicates cross chunk boundaries.
 
 def pipelined(monkeypatch, on: bool):
-    monkeypatch.setattr(services, "PIPELINE_MIN_ENTRIES", 1 if on else 10**9)
+    monkeypatch.setattr(pipeline, "PIPELINE_MIN_ENTRIES", 1 if on else 10**9)
     submitted = []
-    real_submit = services.ChunkWriter.submit
+    real_submit = pipeline.ChunkWriter.submit
 
-    def spy(self, decisions):
+    def spy(self, decisions, *known_venues):
         submitted.append(len(decisions))
-        return real_submit(self, decisions)
+        return real_submit(self, decisions, *known_venues)
 
-    monkeypatch.setattr(services.ChunkWriter, "submit", spy)
+    monkeypatch.setattr(pipeline.ChunkWriter, "submit", spy)
     return submitted
 
 
@@ -237,21 +238,21 @@ def test_a_chunk_written_entry_by_entry_gets_the_next_chunk_decided_again(monkey
 
 def test_a_failing_write_in_the_writer_thread_fails_the_job_and_running_it_again_finishes_it(monkeypatch):
     pipelined(monkeypatch, on=True)
-    real = services.Importer.write_chunk
+    real = Importer.write_chunk
     calls = []
 
-    def crash_on_second(self, decisions, counts):
+    def crash_on_second(self, decisions, counts, *known_venues):
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("database went away")
-        return real(self, decisions, counts)
+        return real(self, decisions, counts, *known_venues)
 
-    monkeypatch.setattr(services.Importer, "write_chunk", crash_on_second)
+    monkeypatch.setattr(Importer, "write_chunk", crash_on_second)
     job = services.run_job(factories.import_file(bib(13), run=False).pk, chunk_size=4)
     assert job.status == JobStatus.FAILED and "database went away" in job.error
     assert job.done == 4 and Study.objects.count() == 4 and ImportOutcome.objects.filter(job=job).count() == 4
 
-    monkeypatch.setattr(services.Importer, "write_chunk", real)
+    monkeypatch.setattr(Importer, "write_chunk", real)
     job = services.run_job(job.pk, chunk_size=4)
     assert job.status == JobStatus.DONE and Study.objects.count() == 13 and job.counts["created"] == 13
     assert factories.outcome_indexes(job) == list(range(13))
@@ -265,33 +266,33 @@ def test_when_another_worker_got_further_the_pipelined_importer_goes_on_after_it
 
     from django.db import connection as conn
 
-    from apps.imports.bibtex import iter_bibtex
+    from biblio import iter_bibtex
     from apps.imports.models import ImportJob
 
     pipelined(monkeypatch, on=True)
     text = bib(14) + bib(3)  # three in-file duplicates at the end
     job = factories.import_file(text, run=False)
-    real = services.Importer.write_chunk
+    real = Importer.write_chunk
     calls = []
 
     def other_worker_writes_chunk_2():
         try:
             chunk2 = list(iter_bibtex(text.encode(), chunk_entries=4))[1]
-            other = services.Importer(ImportJob.objects.get(pk=job.pk))
+            other = Importer(ImportJob.objects.get(pk=job.pk))
             items = other.prepare_entries(chunk2)
-            other.process_chunk(items, Counter(services.recount(other.job)))
+            other.process_chunk(items, Counter(recount(other.job)))
         finally:
             conn.close()
 
-    def write_chunk(self, decisions, counts):
+    def write_chunk(self, decisions, counts, *known_venues):
         calls.append(decisions[0].index)
         if len(calls) == 2:
             t = threading.Thread(target=other_worker_writes_chunk_2)
             t.start()
             t.join()
-        return real(self, decisions, counts)
+        return real(self, decisions, counts, *known_venues)
 
-    monkeypatch.setattr(services.Importer, "write_chunk", write_chunk)
+    monkeypatch.setattr(Importer, "write_chunk", write_chunk)
     job = services.run_job(job.pk, chunk_size=4)
     assert job.status == JobStatus.DONE
     assert factories.outcome_indexes(job) == list(range(17))

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from apps.imports.bibtex import read_bibtex
+from biblio import read_bibtex
 from apps.imports.models import ImportOutcome, JobStatus, Outcome
 from apps.studies.models import Authorship, Study
 from tests import factories

@@ -1,10 +1,10 @@
-"""The interpreter settings an import job changes (apps.imports.pipeline.job_tuning) are process-wide:
+"""The interpreter settings an import job changes (apps.imports.reader_process.job_tuning) are process-wide:
 two jobs running at once in one process (tasks run in-process) must leave them as they found them."""
 import gc
 import sys
 import threading
 
-from apps.imports.pipeline import job_tuning
+from apps.imports.reader_process import job_tuning
 
 
 def test_overlapping_jobs_restore_the_interpreter_settings_when_the_last_one_ends():

@@ -219,3 +219,19 @@ def test_rebuild_outside_a_transaction_builds_in_a_second_thread(transactional_d
     es_backend.refresh()
     assert es_backend.client.count(index=es_backend.alias("studies"))["count"] == 1205
     assert len(found(es_backend, "rebuild")) == 50
+
+
+def test_an_elasticsearch_rebuild_swaps_the_alias_to_a_new_index(es_backend):
+    """Searches keep reading the old index until the new one is complete; then the alias moves to the
+    new index in one step and the old index is deleted."""
+    study = factories.study(title="Alias swap study", status="published")
+    es_backend.rebuild(["studies"])
+    alias = es_backend.alias("studies")
+    (before,) = es_backend.client.indices.get_alias(name=alias).keys()
+    result = es_backend.rebuild(["studies"])
+    (after,) = es_backend.client.indices.get_alias(name=alias).keys()
+    assert after == result["studies"]["index"] != before
+    assert not es_backend.client.indices.exists(index=before)
+    es_backend.refresh()
+    assert found(es_backend, "alias swap") == [study.id]
+

@@ -11,7 +11,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.network.selection import StudySelectionParams
+from search.selection import StudySelectionParams
 
 from .. import services
 from ..feeds import render_feed

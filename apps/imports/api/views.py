@@ -25,7 +25,7 @@ ACCEPTED = inline_serializer("ImportAccepted", {
     "detail": serializers.CharField()})
 
 
-def _conflict(exc: services.ImportError_):
+def _conflict(exc: services.ImportRefused):
     return Response({"detail": exc.message, **exc.extra}, status=exc.status)
 
 
@@ -109,7 +109,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         serializer.is_valid(raise_exception=True)
         try:
             outcome = services.retry_outcome(request.user, outcome, serializer.validated_data["text"])
-        except services.ImportError_ as exc:
+        except services.ImportRefused as exc:
             return _conflict(exc)
         return Response(ImportOutcomeSerializer(outcome).data)
 
@@ -121,7 +121,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         job = self.get_object()
         try:
             services.undo_job(request.user, job)
-        except services.ImportError_ as exc:
+        except services.ImportRefused as exc:
             return _conflict(exc)
         return Response(self.get_serializer(self.get_queryset().get(pk=job.pk)).data)
 
@@ -132,7 +132,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         job = self.get_object()
         try:
             services.resume_job(request.user, job)
-        except services.ImportError_ as exc:
+        except services.ImportRefused as exc:
             return _conflict(exc)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
@@ -157,7 +157,7 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         serializer.is_valid(raise_exception=True)
         try:
             services.resolve_review(request.user, item, serializer.validated_data["decision"])
-        except services.ImportError_ as exc:
+        except services.ImportRefused as exc:
             return _conflict(exc)
         return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
 

@@ -3,10 +3,10 @@
 from rest_framework import serializers
 
 from search.params import CommaSeparated
+from search.selection import StudySelectionParams
 
 from ..evidence_map import AXES
 from ..graph import CENTRALITIES
-from ..selection import StudySelectionParams
 
 
 class NetworkParamsSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.common.identifiers import is_valid_orcid, normalize_orcid
+from apps.common.identifiers import is_valid_orcid, clean_orcid
 from apps.common.roles import is_curator
 from apps.topics.models import Topic
 
@@ -90,7 +90,7 @@ class ResearcherSerializer(serializers.ModelSerializer):
         return f"https://orcid.org/{researcher.orcid}" if researcher.orcid else None
 
     def validate_orcid(self, value):
-        value = normalize_orcid(value) if value else ""
+        value = clean_orcid(value) if value else ""
         if value and not is_valid_orcid(value):
             raise serializers.ValidationError(
                 "Not a valid ORCID iD (expected 0000-0000-0000-000X with a correct checksum).")

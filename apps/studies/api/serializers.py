@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.common.identifiers import (
-    is_valid_doi, is_valid_pmid, normalize_doi, normalize_isbn, normalize_pmid,
+    is_valid_doi, is_valid_pmid, clean_doi, normalize_isbn, clean_pmid,
 )
 from apps.researchers.models import Researcher
 from apps.topics.models import Topic
@@ -93,14 +93,14 @@ class StudySerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(f"Another study already has this {label} (id {qs.first().pk}).")
 
     def validate_doi(self, value):
-        value = normalize_doi(value)
+        value = clean_doi(value)
         if value and not is_valid_doi(value):
             raise serializers.ValidationError("Not a DOI: expected 10.<registrant>/<suffix>.")
         self._unique("doi", value, "DOI")
         return value
 
     def validate_pmid(self, value):
-        value = normalize_pmid(value)
+        value = clean_pmid(value)
         if value and not is_valid_pmid(value):
             raise serializers.ValidationError("A PMID is 1 to 9 digits.")
         self._unique("pmid", value, "PMID")

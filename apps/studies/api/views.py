@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from apps.common.permissions import IsCurator
 from apps.common.roles import is_curator
 from apps.common.views import KBModelViewSet
-from apps.imports import export as study_export
+from apps.studies import export as study_export
 from apps.summaries.models import Summary
 
 from .. import services

@@ -1,14 +1,14 @@
 """Derived keys for duplicate detection (BibTeX import): ``Study.title_key`` and
 ``Authorship.family_key``, with indexes, filled in for existing rows."""
 
-import apps.imports.fields
+import apps.studies.fields
 from django.db import migrations, models
 
 BATCH = 2000
 
 
 def backfill(apps, schema_editor):
-    from apps.imports.keys import family_key, title_key
+    from apps.studies.keys import family_key, title_key
 
     Study = apps.get_model("studies", "Study")
     Authorship = apps.get_model("studies", "Authorship")
@@ -37,12 +37,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='authorship',
             name='family_key',
-            field=apps.imports.fields.FamilyKeyField(blank=True, default='', editable=False, help_text='Folded family name, for duplicate detection and author matching (derived).', max_length=100),
+            field=apps.studies.fields.FamilyKeyField(blank=True, default='', editable=False, help_text='Folded family name, for duplicate detection and author matching (derived).', max_length=100),
         ),
         migrations.AddField(
             model_name='study',
             name='title_key',
-            field=apps.imports.fields.TitleKeyField(blank=True, default='', editable=False, help_text='Folded words of title and subtitle, for duplicate detection (derived).', max_length=200),
+            field=apps.studies.fields.TitleKeyField(blank=True, default='', editable=False, help_text='Folded words of title and subtitle, for duplicate detection (derived).', max_length=200),
         ),
         migrations.AddIndex(
             model_name='authorship',

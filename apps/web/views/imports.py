@@ -166,7 +166,7 @@ def import_undo(request, pk):
     if request.method == "POST" and _can_undo(job):
         try:
             services.undo_job(request.user, job)
-        except services.ImportError_ as exc:
+        except services.ImportRefused as exc:
             if "edited_studies" not in exc.extra:
                 messages.error(request, exc.message)
                 return redirect("web:import-job", pk=job.pk)
@@ -207,7 +207,7 @@ def import_entry(request, pk, index):
             except ValidationError:
                 form.add_error("text", _("Write exactly one complete BibTeX entry, starting with @."))
                 status = 400
-            except services.ImportError_ as exc:
+            except services.ImportRefused as exc:
                 messages.error(request, exc.message)
                 status = exc.status
             else:
@@ -255,7 +255,7 @@ def resolve(request, pk):
     else:
         try:
             services.resolve_review(request.user, item, decision)
-        except services.ImportError_ as exc:
+        except services.ImportRefused as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, _("Merged into the existing study.") if decision == "merge"

@@ -7,15 +7,12 @@ is configured: only ``search.backends`` is used); without one, the filters are p
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import QuerySet
 
-from apps.studies.models import Authorship, Study
-from apps.summaries.models import Summary, SummaryStatus
+from apps.common.sql import id_list
+from apps.studies.models import Study
 from search import backends as search_backends
 from search.backends.base import MAX_WINDOW, SearchFilters, SearchRequest
 from search.params import SearchParamsSerializer, build_request
@@ -53,45 +50,14 @@ class Selection:
     def truncated(self):
         return self.ranked_ids is not None and (self.total or 0) > len(self.ranked_ids)
 
-    @property
-    def has_query(self):
-        return self.ranked_ids is not None
-
-
-def id_list(ids):
-    """A sub-select over a list of ids passed as one JSON parameter (any length, constant SQL text)."""
-    payload = json.dumps(sorted(int(i) for i in ids))
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT (jsonb_array_elements_text(%s::jsonb))::bigint", [payload])
-    return RawSQL("SELECT value FROM json_each(%s)", [payload])
-
 
 def apply_filters(qs, f: SearchFilters, year_from=None, year_to=None):
-    """``SearchFilters`` as SQL over studies (the same meaning as in the search backends)."""
-    for start in (f.year_from, year_from):
-        if start is not None:
-            qs = qs.filter(year__gte=start)
-    for end in (f.year_to, year_to):
-        if end is not None:
-            qs = qs.filter(year__lte=end)
-    if f.types:
-        qs = qs.filter(study_type__in=f.types)
-    if f.designs:
-        qs = qs.filter(design__in=f.designs)
-    if f.languages:
-        qs = qs.filter(language__in=f.languages)
-    if f.topic_ids:
-        qs = qs.filter(Exists(Study.topics.through.objects.filter(study_id=OuterRef("pk"), topic_id__in=f.topic_ids)))
-    if f.researcher_ids:
-        qs = qs.filter(Exists(Authorship.objects.filter(study_id=OuterRef("pk"), researcher_id__in=f.researcher_ids)))
-    if f.institution_ids:
-        qs = qs.filter(Exists(Authorship.objects.filter(
-            study_id=OuterRef("pk"), researcher__affiliations__institution_id__in=f.institution_ids)))
-    if f.has_summary is not None:
-        summaries = Summary.objects.filter(studies=OuterRef("pk"), status=SummaryStatus.PUBLISHED)
-        qs = qs.filter(Exists(summaries)) if f.has_summary else qs.exclude(Exists(summaries))
-    if f.ids is not None:
-        qs = qs.filter(id__in=id_list(f.ids))
+    """``SearchFilters`` (and a query's own year bounds) as SQL over studies: ``StudyQuerySet.matching``."""
+    qs = qs.matching(f)
+    if year_from is not None:
+        qs = qs.filter(year__gte=year_from)
+    if year_to is not None:
+        qs = qs.filter(year__lte=year_to)
     return qs
 
 

@@ -7,10 +7,11 @@ kept there too, with a warning.
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from .identifiers import (doi_from_url, find_isbns, find_issns, normalize_doi, normalize_orcid, normalize_pmcid,
-                          normalize_pmid)
+from apps.common.identifiers import (doi_from_url, find_isbns, find_issns, normalize_doi, normalize_orcid,
+                                     normalize_pmcid, normalize_pmid)
+from apps.common.text import strip_accents
+
 from .model import Record
 from .names import parse_names
 
@@ -225,15 +226,9 @@ _GUIDELINE = re.compile(r"guideline|retningslinje|veileder|veiledning|riktlinje|
 _ORCID_ITEM = re.compile(r"\s*[;,]?\s*([^/;]+?)\s*/\s*((?:https?://orcid\.org/)?\d{4}-\d{4}-\d{4}-\d{3}[\dXx])")
 
 
-_FOLD = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "å": "a", "Å": "A", "ß": "ss",
-                       "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d",
-                       "Ð": "D", "œ": "oe", "Œ": "OE", "ı": "i", "ŋ": "ng"})
-
-
 def ascii_fold(text: str) -> str:
     """'Ødegård Skjærvø' -> 'Odegard Skjaervo' (letters without ASCII forms are dropped)."""
-    text = unicodedata.normalize("NFKD", text.translate(_FOLD))
-    return "".join(c for c in text if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
+    return strip_accents(text).encode("ascii", "ignore").decode()
 
 
 def _fold_name(s: str) -> str:

@@ -17,7 +17,6 @@ names are written ``Family, Given`` (``Family, Jr, Given``; ``{Corporate Name}``
 from __future__ import annotations
 
 import re
-from typing import Iterable
 
 from .model import Entry, Person, Record
 from .names import parse_name
@@ -518,8 +517,3 @@ def to_csl_json(items) -> list[dict]:
             item["number"] = number
         out.append(item)
     return out
-
-
-def iter_records(items: Iterable) -> list[tuple[str, Record]]:
-    """The (key, record) pairs a writer would use, keys made unique."""
-    return _items(items)

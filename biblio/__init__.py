@@ -1,6 +1,6 @@
 """Pure-Python BibTeX reader and BibTeX/RIS/CSL-JSON writers (no Django imports).
 
-    from apps.imports.bibtex import read_bibtex
+    from biblio import read_bibtex
     result = read_bibtex(open("refs.bib", "rb").read())
     for entry in result.entries:          # every raw entry, in file order
         if entry.record is None:

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.imports import export
-from apps.imports.bibtex import read_bibtex
+from apps.studies import export
+from biblio import read_bibtex
 from apps.studies.models import Authorship, Study
 from tests import factories
 

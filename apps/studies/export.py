@@ -30,12 +30,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.mediatypes import media_type_matches, order_by_precedence
 
 from apps.common.roles import is_curator
-from apps.studies.models import Authorship
 
-from .bibtex.model import Person, Record
-from .bibtex.normalize import STUDY_TYPE_BY_ENTRY_TYPE
-from .bibtex.writers import make_citation_key, to_bibtex, to_csl_json, to_ris
-from .prepare import person_from_json, printed_name
+from .models import Authorship
+
+from biblio.model import Person, Record
+from biblio.names import person_from_json, printed_name
+from biblio.normalize import STUDY_TYPE_BY_ENTRY_TYPE
+from biblio.writers import make_citation_key, to_bibtex, to_csl_json, to_ris
 
 CHUNK = 500
 MAX_SEARCH_IDS = 200_000

@@ -91,11 +91,43 @@ SYMBOLS = {
     "checkmark": "✓", "square": "□", "Box": "□", "Diamond": "◇", "diamond": "⋄",
     "textrightarrow": "→", "textleftarrow": "←", "lvert": "|", "rvert": "|",
     "colon": ":", "backslash": "\\", "|": "‖", "textgreekmu": "μ",
+    # from pylatexenc's table (tests/imports/test_latex_symbols.py compares the two): textcomp symbols,
+    # the LaTeX base and amssymb relations, and the few others that titles and abstracts use
+    "textcent": "¢", "textcurrency": "¤", "textyen": "¥", "textbrokenbar": "¦", "textlnot": "¬",
+    "textonesuperior": "¹", "texttwosuperior": "²", "textthreesuperior": "³", "textflorin": "ƒ",
+    "textschwa": "ə", "texthvlig": "ƕ", "textnrleg": "ƞ", "textturnk": "ʞ", "textphi": "ɸ", "textglotstop": "ʔ", "texttheta": "θ", "textvartheta": "ϑ",
+    "textTheta": "ϴ", "textasciidieresis": "¨", "textasciimacron": "¯", "textasciiacute": "´",
+    "textasciicaron": "ˇ", "textasciibreve": "˘", "textacutedbl": "˝", "texttildelow": "˜",
+    "textasteriskcentered": "⁎", "textfractionsolidus": "⁄", "textinterrobang": "‽",
+    "textreferencemark": "※", "textpertenthousand": "‱", "textdiscount": "⁒", "textcolonmonetary": "₡",
+    "textlira": "₤", "textnaira": "₦", "textwon": "₩", "textdong": "₫", "textpeso": "₱", "textbaht": "฿",
+    "textcircledP": "℗", "textrecipe": "℞", "textohm": "\u2126", "textmho": "℧", "textestimated": "℮",
+    "textmusicalnote": "♪", "textopenbullet": "◦", "textbigcircle": "◯", "textuparrow": "↑",
+    "textdownarrow": "↓", "textlangle": "\u2329", "textrangle": "\u232a", "textmp": "∓", "textblank": "␢",
+    "textdoublepipe": "ǂ", "IJ": "Ĳ", "ij": "ĳ", "dagger": "†",
+    "Alpha": "Α", "Beta": "Β", "Epsilon": "Ε", "Zeta": "Ζ", "Eta": "Η", "Iota": "Ι", "Kappa": "Κ",
+    "Mu": "Μ", "Nu": "Ν", "Omicron": "Ο", "Rho": "Ρ", "Tau": "Τ", "Chi": "Χ", "varkappa": "ϰ",
+    "complement": "∁", "nexists": "∄", "coprod": "∐", "smallsetminus": "∖", "nparallel": "∦", "iint": "∬",
+    "iiint": "∭", "backsim": "∽", "leqq": "≦", "geqq": "≧", "lneqq": "≨", "gneqq": "≩", "nless": "≮",
+    "ngtr": "≯", "nleq": "≰", "ngeq": "≱", "lesssim": "≲", "gtrsim": "≳", "lessgtr": "≶", "gtrless": "≷",
+    "prec": "≺", "succ": "≻", "preceq": "≼", "succeq": "≽", "precsim": "≾", "succsim": "≿", "nprec": "⊀",
+    "nsucc": "⊁", "nsubseteq": "⊈", "nsupseteq": "⊉", "subsetneq": "⊊", "supsetneq": "⊋",
+    "bigotimes": "⊗", "bigoplus": "⊕", "bigcap": "⋂", "bigcup": "⋃", "bigwedge": "⋀", "bigvee": "⋁",
+    "iddots": "⋰", "dotsc": "…", "dotsb": "…", "dotsm": "…", "dotsi": "…", "dotso": "…",
+    "lVert": "‖", "rVert": "‖", "Vert": "‖", "nmid": "∤", "longleftarrow": "⟵",
+    "longleftrightarrow": "⟷", "Longleftarrow": "⟸", "Longrightarrow": "⟹", "Longleftrightarrow": "⟺",
+    "longmapsto": "⟼", "Uparrow": "⇑", "Downarrow": "⇓", "updownarrow": "↕", "nearrow": "↗",
+    "searrow": "↘", "nwarrow": "↖", "swarrow": "↙", "hookrightarrow": "↪", "hookleftarrow": "↩",
+    "therefore": "∴", "because": "∵", "asymp": "≍", "doteq": "≐", "approxeq": "≊", "lessapprox": "⪅",
+    "gtrapprox": "⪆", "triangleq": "≜", "uplus": "⊎", "ominus": "⊖", "oslash": "⊘", "odot": "⊙",
+    "dashv": "⊣", "beth": "ℶ", "gimel": "ℷ", "daleth": "ℸ", "wp": "℘", "mho": "℧", "surd": "√",
+    "hslash": "ℏ", "lozenge": "◊", "blacksquare": "▪", "male": "♂", "venus": "♀", "natural": "♮",
+    "bigcirc": "◯", "smile": "⌣", "frown": "⌢", "bowtie": "⋈", "ltimes": "⋉", "rtimes": "⋊",
 }
 
 _MATH_FUNCTIONS = frozenset(
     "log ln lg exp sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh coth max min "
-    "lim liminf limsup sup inf det dim ker arg deg gcd hom Pr mod bmod pmod".split()
+    "lim liminf limsup sup inf det dim ker arg deg gcd hom Pr mod bmod pmod arcsinh arccosh arctanh".split()
 )
 
 # Commands whose argument is not text to keep.

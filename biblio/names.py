@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 
-from .identifiers import normalize_orcid
+from apps.common.identifiers import normalize_orcid
+from apps.common.text import squash
+
 from .latex import decode_latex
 from .model import Person
 
-__all__ = ["split_names", "parse_name", "parse_names"]
+__all__ = ["split_names", "parse_name", "parse_names", "person_json", "person_from_json", "printed_name",
+           "name_parts", "split_printed_name"]
 
 _AND_FAST = re.compile(r"\s+and\s+", re.I)
 _COMMA_TOKENS = re.compile(r"(?=[\\{},])(?:\\[{}\\]|[{}]|,)")
@@ -335,3 +338,42 @@ def parse_names(value: str) -> tuple[list[Person], bool, list[str]]:
             continue
         persons.append(p)
     return persons, et_al, warnings
+
+
+def person_json(p: Person) -> dict:
+    d = {"family": p.family}
+    for name in ("given", "von", "suffix", "printed", "orcid"):
+        value = getattr(p, name)
+        if value:
+            d[name] = value
+    if p.corporate:
+        d["corporate"] = True
+    return d
+
+
+def person_from_json(d: dict) -> Person:
+    return Person(family=d.get("family", ""), given=d.get("given", ""), von=d.get("von", ""),
+                  suffix=d.get("suffix", ""), corporate=bool(d.get("corporate")), printed=d.get("printed", ""),
+                  orcid=d.get("orcid", ""))
+
+
+def printed_name(p: Person) -> str:
+    if p.printed:
+        return squash(p.printed)
+    if p.corporate or not p.given:
+        return squash(p.family)
+    return squash(f"{p.family}, {p.given}")
+
+
+def name_parts(p: Person) -> tuple[str, str]:
+    """(family, given) as a study's author row keeps them: the family name with its particles
+    (``van der Berg``), the given names followed by a suffix (``John Jr.``)."""
+    return squash(p.family), squash(" ".join(x for x in (p.given, p.suffix) if x))
+
+
+def split_printed_name(name: str) -> tuple[str, str]:
+    """A printed name -> (family, given), the same way whether it came from a BibTeX file or was typed:
+    ``"Jan van der Berg"`` and ``"van der Berg, Jan"`` -> ("van der Berg", "Jan");
+    ``"Ødegård, Kari"`` and ``"Kari Ødegård"`` -> ("Ødegård", "Kari")."""
+    person = parse_name(name or "")
+    return name_parts(person) if person is not None else (squash(name), "")

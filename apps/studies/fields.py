@@ -26,7 +26,7 @@ class _DerivedKeyField(models.CharField):
 
 
 class TitleKeyField(_DerivedKeyField):
-    """Folded words of ``title`` and ``subtitle`` (see ``apps.imports.keys.title_key``)."""
+    """Folded words of ``title`` and ``subtitle`` (see ``apps.studies.keys.title_key``)."""
 
     description = "Normalized title (derived, for duplicate detection)"
 
@@ -39,7 +39,7 @@ class TitleKeyField(_DerivedKeyField):
 
 
 class FamilyKeyField(_DerivedKeyField):
-    """Folded ``family_name`` (see ``apps.imports.keys.family_key``)."""
+    """Folded ``family_name`` (see ``apps.studies.keys.family_key``)."""
 
     description = "Normalized family name (derived, for duplicate detection and author matching)"
 

@@ -6,13 +6,13 @@ is not ``@string``, ``@preamble`` or ``@comment``, in file order, and each has e
 """
 from __future__ import annotations
 
-import gc
 import io
 import os
 import re
 import tempfile
-from contextlib import contextmanager
 from typing import BinaryIO, Iterator, TextIO
+
+from apps.common import collector
 
 from .crossref import Resolver
 from .encoding import decode_bytes, incremental_decoder, sniff
@@ -192,21 +192,9 @@ def _file_warnings(text: str, n_entries: int, n_blocks: int, warnings: list[str]
             warnings.append("no BibTeX entries found (only @string/@preamble/@comment blocks)")
 
 
-@contextmanager
-def _gc_paused():
-    """The reader allocates many small acyclic objects: pausing the cyclic GC saves ~15-25%."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def read_bibtex(data: bytes | str) -> ReadResult:
     """Read a whole BibTeX file (bytes in any supported encoding, or str)."""
-    with _gc_paused():
+    with collector.paused():  # many small acyclic objects: pausing the cyclic GC saves ~15-25%
         return _read_bibtex(data)
 
 
@@ -410,7 +398,7 @@ class BibtexStream:
     def __iter__(self) -> Iterator[list]:
         f, opened = _open_source(self.source)
         spool = None
-        gc_was_enabled = False
+        gc_paused = False
         try:
             if self.resolve_crossrefs:
                 seekable = False
@@ -440,8 +428,8 @@ class BibtexStream:
             resolver = Resolver(lambda k: parents.get(k.lower())) if self.resolve_crossrefs else None
             chunk: list[Entry] = []
             nblocks = 0
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
+            collector.pause()
+            gc_paused = True
             for b, buf in self._blocks(f):
                 nblocks += 1
                 if b.kind != "entry":
@@ -457,15 +445,14 @@ class BibtexStream:
                 chunk.append(builder.build(b, buf[b.start:b.end], None, w, resolver))
                 self.entries_read += 1
                 if len(chunk) >= self.chunk_entries:
-                    if gc_was_enabled:
-                        gc.enable()  # never keep the caller's GC off while it holds the chunk
+                    collector.resume()  # never keep the caller's GC off while it holds the chunk
+                    gc_paused = False
                     yield chunk
-                    gc_was_enabled = gc.isenabled()
-                    gc.disable()
+                    collector.pause()
+                    gc_paused = True
                     chunk = []
-            if gc_was_enabled:
-                gc.enable()
-                gc_was_enabled = False
+            collector.resume()
+            gc_paused = False
             if chunk:
                 yield chunk
             self.preamble = builder.preamble
@@ -473,8 +460,8 @@ class BibtexStream:
             if self.entries_read == 0:
                 self.warnings.append("no BibTeX entries found" + ("" if nblocks else ": is this a BibTeX file?"))
         finally:
-            if gc_was_enabled:
-                gc.enable()
+            if gc_paused:
+                collector.resume()
             if spool is not None:
                 spool.close()
             if opened:

@@ -9,12 +9,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
-_FOLD = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "å": "a", "Å": "A", "ß": "ss",
-                       "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d",
-                       "Ð": "D", "œ": "oe", "Œ": "OE", "ı": "i", "ŋ": "ng", "Ŋ": "NG"})
+from apps.common.text import strip_accents
+
 _NOT_WORD = re.compile(r"[\W_]+")
 _ASCII_WORDS = re.compile(r"[^a-z0-9]+")
 
@@ -28,8 +26,7 @@ def fold(text: str) -> str:
         return ""
     if text.isascii():
         return text.lower()
-    text = unicodedata.normalize("NFKD", text.translate(_FOLD))
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return strip_accents(text).casefold()
 
 
 def title_key(title: str, subtitle: str = "") -> str:

@@ -1,0 +1,87 @@
+"""Rules that live once in apps.common and are used by several apps: they must hold for every user."""
+import gc
+import threading
+import time
+
+import pytest
+
+from apps.common import collector
+from apps.common.readahead import ReadAhead
+from apps.common.text import FOLDED_LETTERS
+from apps.studies.keys import fold as key_fold
+from biblio.normalize import ascii_fold
+from search.analysis import fold as search_fold
+
+
+def test_duplicate_keys_the_bibtex_codecs_and_search_fold_every_letter_alike():
+    """Three tables disagreed: the codecs dropped Ŋ, the database search kept ŋ."""
+    letters = "".join(chr(c) for c in FOLDED_LETTERS) + "éèüöäñçšžčő"
+    for letter in letters:
+        expected = ascii_fold(letter).lower()
+        assert expected and expected.isascii(), letter
+        assert key_fold(letter) == search_fold(letter.lower()) == expected, letter
+    assert key_fold("Skjærvø Ŋaŋ") == "skjaervo ngang"
+
+
+def test_two_threads_pausing_the_collector_keep_it_off_until_both_are_done():
+    assert gc.isenabled()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with collector.paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    t = threading.Thread(target=first)
+    t.start()
+    first_in.wait(5)
+    with collector.paused():
+        second_in.set()
+        first_out.wait(5)
+        seen["after the first left"] = gc.isenabled()
+    t.join()
+    assert seen["after the first left"] is False
+    assert gc.isenabled()
+
+
+def _alive(name):
+    return [t for t in threading.enumerate() if t.name == name and t.is_alive()]
+
+
+def test_read_ahead_stops_its_thread_when_the_consumer_gives_up():
+    closed = threading.Event()
+    ahead = ReadAhead(range(1000), lambda i: i * 2, depth=2, name="test-read-ahead", on_exit=closed.set)
+    iterator = iter(ahead)
+    assert next(iterator) == 0
+    iterator.close()  # the consumer failed (e.g. Elasticsearch refused a bulk request)
+    assert closed.is_set() and not _alive("test-read-ahead")
+
+
+def test_read_ahead_hands_the_thread_error_to_the_consumer():
+    def work(i):
+        if i == 3:
+            raise ValueError("bad batch")
+        return i
+
+    with pytest.raises(ValueError, match="bad batch"):
+        list(ReadAhead(range(10), work, name="test-read-ahead-error"))
+    assert not _alive("test-read-ahead-error")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_elasticsearch_rebuild_leaves_no_indexing_thread_behind():
+    """The rebuild reads documents one batch ahead; when sending fails the generator is closed, and
+    its thread (with its database connection) must end, not wait forever on a full queue."""
+    from search.backends.elasticsearch import _built
+    from tests import factories
+
+    ids = [factories.study(title=f"Study {i}").pk for i in range(8)]
+    docs = _built("studies", ids, chunk=1)
+    next(docs)
+    docs.close()
+    deadline = time.monotonic() + 5
+    while _alive("kb-index-studies") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive("kb-index-studies")
