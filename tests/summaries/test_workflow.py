@@ -122,3 +122,14 @@ def test_the_admin_cannot_bypass_the_rule(client, curator):
     assert own.status == "in_review"
     assert others.status == "published" and others.reviewer == curator and others.version == 1
     assert "another curator" in response.content.decode()
+
+
+def test_a_draft_summary_does_not_make_has_summary_true_even_for_a_curator(curator_client):
+    """``has_summary`` in a study means what the ``?has_summary=true`` filter selects: a published summary."""
+    drafted = factories.study(title="Drafted only")
+    factories.summary(studies=[drafted], status="draft")
+    body = curator_client.get(f"/api/v1/studies/{drafted.pk}/").json()
+    assert body["summaries"]  # the curator sees the draft
+    assert body["has_summary"] is False
+    listed = curator_client.get("/api/v1/studies/", {"has_summary": "true"}).json()["results"]
+    assert drafted.pk not in [s["id"] for s in listed]

@@ -6,6 +6,7 @@ from apps.common.identifiers import (
     is_valid_doi, is_valid_pmid, clean_doi, normalize_isbn, clean_pmid,
 )
 from apps.researchers.models import Researcher
+from apps.summaries.models import SummaryStatus
 from apps.topics.models import Topic
 
 from .. import services
@@ -77,7 +78,9 @@ class StudySerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.BooleanField())
     def get_has_summary(self, study):
-        return bool(getattr(study, "visible_summaries", None))
+        """A published summary, for every reader: what ``?has_summary=true`` selects (a curator sees
+        draft summaries under ``summaries``, but they do not make this true)."""
+        return any(s.status == SummaryStatus.PUBLISHED for s in getattr(study, "visible_summaries", None) or ())
 
     def validate_title(self, value):
         value = " ".join(value.split())
