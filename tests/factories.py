@@ -2,7 +2,6 @@
 
 import itertools
 
-from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from apps.accounts.services import save_user

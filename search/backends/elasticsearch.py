@@ -20,27 +20,15 @@ from apps.common.readahead import ReadAhead
 from .. import embedders, es_analysis, fusion, sources
 from .. import vector_store as vectors
 from ..documents import DOCUMENTS
-from ..query import EXPANSION_WEIGHT, AnyOf, ParsedQuery, Phrase, Term
 from . import es_client
+from . import es_query
 from .base import (
     FACETS, KINDS, MAX_WINDOW, FacetValue, Hit, SearchBackend, SearchRequest, SearchResponse, SearchUnavailable,
     Suggestion, query_vector, related_hits, related_vector, topic_suggestions,
 )
 
 FACET_SIZE = 50
-TIE_BREAKER = 0.5  # how much the other analyses of a word (English, folded) add to the best one (tuned on SciFact)
 PREFETCH_HIGHLIGHTS = 100  # a hybrid search fetches the highlights of up to this many first word matches
-PROSE = {
-    "studies": {"title": 3.0, "subtitle": 1.5, "abstract": 1.0, "keywords": 1.5, "topic_labels": 1.5,
-                "venue": 0.5, "summary_text": 0.5},
-    "researchers": {"affiliations": 1.0, "interests": 1.5, "bio": 0.5},
-    "summaries": {"title": 3.0, "body": 1.0, "key_findings": 1.0, "implications": 0.5, "study_titles": 1.0},
-}
-NAMES = {"studies": {"authors": 2.0}, "researchers": {"name": 4.0}, "summaries": {}}
-FIELD_PREFIXES = {"title": ["title", "subtitle"], "abstract": ["abstract"], "topic": ["topic_labels"],
-                  "keyword": ["keywords"], "venue": ["venue"], "author": []}
-FACET_FIELDS = {"year": "year", "type": "type", "design": "design", "language": "language",
-                "topic": "topic_ids", "researcher": "researcher_ids", "institution": "institution_ids"}
 
 
 def reading(method):
@@ -58,14 +46,6 @@ def reading(method):
                 raise
             raise SearchUnavailable(f"Elasticsearch did not answer: {type(exc).__name__}") from exc
     return wrapper
-
-
-def _expand(fields):
-    """``title^3`` -> title^3, title.folded^(3*0.6), title.en^(3*0.8) (exact spelling counts most)."""
-    out = []
-    for name, boost in fields.items():
-        out += [f"{name}^{boost}", f"{name}.folded^{round(boost * 0.6, 2)}", f"{name}.en^{round(boost * 0.8, 2)}"]
-    return out
 
 
 class ElasticsearchBackend(SearchBackend):
@@ -210,106 +190,6 @@ class ElasticsearchBackend(SearchBackend):
         return out
 
     # --- reading -----------------------------------------------------------------------------------
-    def _text_query(self, kind, query: ParsedQuery):
-        must, should, must_not = [], [], []
-        plain = query.plain_terms()
-        for clause in query.positive:
-            q = self._clause(kind, clause)
-            if q is None:
-                continue
-            if clause in plain:
-                q = self._with_alternatives(kind, clause, q)
-            (should if clause in plain else must).append(q)
-        for clause in query.negative:
-            q = self._clause(kind, clause)
-            if q is not None:
-                must_not.append(q)
-        if query.dois and kind == "studies":
-            must.append(Q("terms", doi=query.dois))
-        if not (must or should or must_not):
-            return Q("match_all")
-        kwargs = {"must": must, "must_not": must_not}
-        if should:
-            kwargs["should"] = should
-            kwargs["minimum_should_match"] = query.required_count()
-        if not must and not should:
-            kwargs["must"] = [Q("match_all")]
-        return Q("bool", **kwargs)
-
-    def _with_alternatives(self, kind, term, q):
-        """A typed word, or one of its vocabulary expansions at ``EXPANSION_WEIGHT``. Each part is a
-        named query, so a hit tells which words and expansions it matched ("why this hit")."""
-        q = Q("bool", should=[q], _name=f"w:{term.text.lower()}")
-        if not term.alternatives:
-            return q
-        parts = [q]
-        for text in term.alternatives:
-            if len(text.split()) > 1:
-                alt = Q("multi_match", query=text, fields=self._fields(kind), type="phrase")
-            else:
-                alt = self._word(kind, text)
-            parts.append(Q("bool", should=[alt], boost=EXPANSION_WEIGHT, _name=f"x:{text}"))
-        return Q("bool", should=parts, minimum_should_match=1)
-
-    def _fields(self, kind, field=None):
-        if field == "author":
-            return _names(NAMES[kind] or {"authors": 1.0})
-        if field:
-            names = {n: PROSE[kind].get(n, 1.0) for n in FIELD_PREFIXES.get(field, []) if n in PROSE[kind]}
-            return _expand(names) if names else None
-        return _expand(PROSE[kind]) + _names(NAMES[kind])
-
-    def _clause(self, kind, clause):
-        if isinstance(clause, AnyOf):
-            parts = [q for q in (self._clause(kind, c) for c in clause.clauses) if q is not None]
-            return Q("bool", should=parts, minimum_should_match=1) if parts else None
-        fields = self._fields(kind, clause.field)
-        if not fields:
-            return None
-        if isinstance(clause, Phrase):
-            return Q("multi_match", query=clause.text, fields=fields, type="phrase")
-        if clause.prefix:
-            return Q("multi_match", query=clause.text.rstrip("*"), fields=fields, type="phrase_prefix")
-        if clause.field == "author":
-            return Q("multi_match", query=clause.text, fields=fields, type="most_fields")
-        return self._word(kind, clause.text, clause.field)
-
-    def _word(self, kind, word, field=None):
-        """One word: BM25F over the prose fields (``combined_fields``) in each analysis — Norwegian,
-        English, folded — and the name fields; the best analysis counts, the others a little."""
-        prose = ({n: PROSE[kind].get(n, 1.0) for n in FIELD_PREFIXES.get(field, []) if n in PROSE[kind]}
-                 if field else PROSE[kind])
-        variants = []
-        for suffix in ("", ".en", ".folded"):
-            # combined_fields takes boosts >= 1, so the weights are scaled by 2 (ratios unchanged)
-            variants.append(Q("combined_fields", query=word,
-                              fields=[f"{n}{suffix}^{b * 2}" for n, b in prose.items()]))
-        if not field and NAMES[kind]:
-            variants.append(Q("multi_match", query=word, fields=_names(NAMES[kind]), type="best_fields"))
-        return Q("dis_max", queries=variants, tie_breaker=TIE_BREAKER)
-
-    def _filters(self, request: SearchRequest):
-        """(filters that always apply, facet filters by facet name)."""
-        f, q = request.filters, request.query
-        always, facet = [], {}
-        if request.kind == "studies":
-            if not f.include_drafts:
-                always.append(Q("term", status="published"))
-            if q.year_from is not None or q.year_to is not None:
-                always.append(Q("range", year=_range(q.year_from, q.year_to)))
-            if f.has_summary is not None:
-                always.append(Q("term", has_summary=f.has_summary))
-            if f.ids is not None:
-                always.append(Q("terms", id=list(f.ids)))
-            if f.year_from is not None or f.year_to is not None:
-                facet["year"] = Q("range", year=_range(f.year_from, f.year_to))
-            for name, values in (("type", f.types), ("design", f.designs), ("language", f.languages),
-                                 ("topic", f.topic_ids), ("researcher", f.researcher_ids),
-                                 ("institution", f.institution_ids)):
-                if values:
-                    facet[name] = Q("terms", **{FACET_FIELDS[name]: list(values)})
-        return always, facet
-
     def build_searches(self, request: SearchRequest) -> tuple[Search, Search | None]:
         """(hits, facets): the ranked page with highlights, and the facet counts as a second request
         (also used by bench/search_latency.py).
@@ -320,13 +200,13 @@ class ElasticsearchBackend(SearchBackend):
         popular search (the home page: every published study) come from memory.
         """
         kind = request.kind
-        always, facet_filters = self._filters(request)
-        text = self._text_query(kind, request.query)
+        always, facet_filters = es_query.filters(request)
+        text = es_query.text_query(kind, request.query)
         index = self.alias(kind)
         s = Search(using=self.client, index=index).query(Q("bool", must=[text], filter=always))
         if facet_filters:
             s = s.post_filter(Q("bool", filter=list(facet_filters.values())))
-        s = s.sort(*self._sort(kind, request.sort, request.query))
+        s = s.sort(*es_query.sort(kind, request.sort, request.query))
         if request.search_after:
             s = s.extra(search_after=request.search_after, size=request.page_size)
         else:
@@ -341,7 +221,7 @@ class ElasticsearchBackend(SearchBackend):
         by_relevance = kind != "studies" or (request.sort == "relevance" and not request.query.is_empty)
         s = s.extra(track_total_hits=not with_facets, track_scores=not by_relevance).source(False)
         if request.highlight and not request.query.is_empty:
-            s = self._highlighting(kind, s)
+            s = es_query.highlighting(kind, s)
         if not with_facets:
             return s, None
         return s, self._counting_search(index, text, always, facet_filters)
@@ -360,7 +240,7 @@ class ElasticsearchBackend(SearchBackend):
             if name == "year":
                 bucket.bucket("values", "histogram", field="year", interval=1, min_doc_count=1)
             else:
-                bucket.bucket("values", "terms", field=FACET_FIELDS[name], size=FACET_SIZE)
+                bucket.bucket("values", "terms", field=es_query.FACET_FIELDS[name], size=FACET_SIZE)
         f = f.extra(size=0, track_total_hits=True)
         if knn is not None:
             return f.extra(knn=knn)
@@ -395,7 +275,6 @@ class ElasticsearchBackend(SearchBackend):
             result = self._hybrid(request, vector)
             result.took_ms = round((time.perf_counter() - started) * 1000, 2)
             return result
-        kind = request.kind
         hits_search, facets_search = self.build_searches(request)
         results = self._execute([hits_search] + ([facets_search] if facets_search is not None else []))
         response = results[0]["hits"]
@@ -425,8 +304,8 @@ class ElasticsearchBackend(SearchBackend):
         are the nearest studies themselves: the page and the counts rest on one kNN search. Feedback
         reads the candidates' vectors from the database by id (no second search); the page's word
         matches are highlighted afterwards."""
-        always, facet_filters = self._filters(request)
-        text = self._text_query("studies", request.query)
+        always, facet_filters = es_query.filters(request)
+        text = es_query.text_query("studies", request.query)
         index = self.alias("studies")
         knn_filter = ([q.to_dict() for q in [*always, *facet_filters.values()]]
                       + [{"term": {"vector_model": embedders.get_embedder().identity}}])
@@ -436,7 +315,7 @@ class ElasticsearchBackend(SearchBackend):
                     .extra(size=fusion.POOL).source(False))
         offset = _hybrid_offset(request)
         lexical = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=always))
-                   .sort(*self._sort("studies", "relevance", request.query))
+                   .sort(*es_query.sort("studies", "relevance", request.query))
                    .extra(from_=0, size=min(MAX_WINDOW, max(fusion.WINDOW, offset + request.page_size)),
                           track_total_hits=False).source(False))
         if facet_filters:
@@ -444,7 +323,7 @@ class ElasticsearchBackend(SearchBackend):
         searches = [lexical, counting]
         likely = offset + 2 * request.page_size  # the word matches most likely to make the page
         if request.highlight and likely <= PREFETCH_HIGHLIGHTS:
-            searches.append(self._highlighting("studies", lexical.extra(from_=0, size=likely)))
+            searches.append(es_query.highlighting("studies", lexical.extra(from_=0, size=likely)))
         lex, counted, *prefetched = self._execute(searches)
         words = [(int(h["_id"]), h.get("_score") or 0.0) for h in lex["hits"]["hits"]]
         matched = {int(h["_id"]): h.get("matched_queries", []) for h in lex["hits"]["hits"]}
@@ -467,7 +346,7 @@ class ElasticsearchBackend(SearchBackend):
         """The highlights of these studies for the words (``text``)."""
         s = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=[Q("ids", values=ids)]))
              .extra(size=len(ids)).source(False))
-        return self._highlighting("studies", s)
+        return es_query.highlighting("studies", s)
 
     def _highlight_page(self, index, text, hits, found=None):
         """Highlights for the hits of one page that match the words (semantic-only hits have none);
@@ -480,30 +359,6 @@ class ElasticsearchBackend(SearchBackend):
         for hit in hits:
             if hit.why.get("lexical_rank"):
                 hit.highlights = found.get(hit.id, {})
-
-    def _sort(self, kind, sort, query):
-        tiebreak = {"id": {"order": "asc"}}
-        if kind != "studies":
-            return ["_score", tiebreak]
-        if sort == "relevance" and not query.is_empty:
-            return ["_score", {"year": {"order": "desc", "missing": "_last"}}, tiebreak]
-        if sort == "oldest":
-            return [{"year": {"order": "asc", "missing": "_last"}}, {"month": {"order": "asc", "missing": "_last"}},
-                    tiebreak]
-        if sort == "title":
-            return [{"title_sort": {"order": "asc"}}, tiebreak]
-        return [{"year": {"order": "desc", "missing": "_last"}}, {"month": {"order": "desc", "missing": "_last"}},
-                {"id": {"order": "desc"}}]
-
-    def _highlighting(self, kind, s):
-        base = {"studies": [("title", 0), ("abstract", 2)], "researchers": [("name", 0)],
-                "summaries": [("title", 0), ("body", 2)]}[kind]
-        s = s.highlight_options(pre_tags=["<mark>"], post_tags=["</mark>"], encoder="html",
-                                require_field_match=False)
-        for name, count in base:
-            variants = [name] if kind == "researchers" else [name, f"{name}.folded", f"{name}.en"]
-            s = s.highlight(*variants, number_of_fragments=count, fragment_size=160)
-        return s
 
     def _did_you_mean(self, request):
         if request.kind != "studies":
@@ -635,19 +490,6 @@ def _why(fused, matched_queries):
         if found:
             why[key] = found
     return why
-
-
-def _names(fields):
-    return [f"{n}^{b}" for n, b in fields.items()] + [f"{n}.simple^{round(b * 0.5, 2)}" for n, b in fields.items()]
-
-
-def _range(start, end):
-    out = {}
-    if start is not None:
-        out["gte"] = start
-    if end is not None:
-        out["lte"] = end
-    return out
 
 
 def _suggest_inputs(title):

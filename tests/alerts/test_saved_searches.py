@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from apps.alerts.models import SavedSearch
 from tests import factories
-from tests.conftest import _client
 from tests.network.conftest import index_studies
 
 pytestmark = pytest.mark.django_db

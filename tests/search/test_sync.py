@@ -14,7 +14,7 @@ from search.backends.base import SearchFilters, SearchRequest
 from search.models import PendingIndex
 from search.query import parse
 from tests import factories
-from tests.search.conftest import refresh, use_backend
+from tests.search.conftest import refresh
 
 
 def found(backend, q, kind="studies", **filters):

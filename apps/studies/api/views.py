@@ -34,7 +34,7 @@ class StudyViewSet(KBModelViewSet):
 
     def visible(self, queryset):
         user = self.request.user
-        summaries = Summary.objects.visible_to(user).only("id", "audience", "language", "title").distinct()
+        summaries = Summary.objects.visible_to(user).only("id", "audience", "language", "title", "status").distinct()
         return (queryset.visible_to(user)
                 .select_related("venue")
                 .prefetch_related(
