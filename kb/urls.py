@@ -24,7 +24,7 @@ api_v1 = [
 #: What ``GET /api/v1/`` lists (DRF's browsable API root): resource -> the URL name of its entry point.
 #: tests/api/test_api_root.py checks that every route registered above is listed.
 API_RESOURCES = {
-    "studies": "study-list", "search": "search", "search/suggest": "search-suggest",
+    "studies": "study-list", "publication-jobs": "publication-job-list", "search": "search", "search/suggest": "search-suggest",
     "researchers": "researcher-list", "institutions": "institution-list", "summaries": "summary-list",
     "topics": "topic-list", "network": "network", "experts": "experts", "evidence-map": "evidence-map",
     "saved-searches": "saved-search-list", "search/feed.atom": "search-feed",
