@@ -3,7 +3,6 @@ ids, by the study list's filters or by import job; the dry run; background jobs 
 log and the search index following."""
 
 import datetime
-import os
 import time
 
 import pytest
@@ -191,35 +190,19 @@ def test_a_large_selection_is_a_background_job_with_progress(curator_client, set
 
 def test_a_background_job_runs_in_a_real_celery_worker_over_redis(curator_client, settings, transactional_db):
     """With a broker the request answers 202 at once; a worker publishes, and the API shows it finish."""
-    from celery.contrib.testing.worker import start_worker
+    from tests.conftest import celery_worker_over_redis
 
-    from kb.celery import app
-
-    url = os.environ.get("KB_TEST_REDIS_URL")
-    if not url:
-        from tests.search.conftest import REQUIRED
-
-        if REQUIRED:
-            pytest.fail("Redis is not configured (KB_TEST_REDIS_URL)")
-        pytest.skip("Redis is not configured (KB_TEST_REDIS_URL); under CI this fails instead")
     settings.KB_PUBLISH_IN_REQUEST = 2
     studies = drafts(4)
-    app.conf.update(broker_url=url, task_always_eager=False, result_backend=None)
-    app._pool = app.amqp._producer_pool = None
-    try:
-        with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
-            response = curator_client.post("/api/v1/studies/publish/", {"ids": [s.pk for s in studies]},
-                                           format="json")
-            assert response.status_code == 202 and response.json()["status"] in ("queued", "running", "done")
-            deadline = timezone.now() + datetime.timedelta(seconds=30)
-            while timezone.now() < deadline and curator_client.get(response["Location"]).json()["status"] != "done":
-                time.sleep(0.2)
-        final = curator_client.get(response["Location"]).json()
-        assert final["status"] == "done" and final["changed"] == 4 and final["progress"]["percent"] == 100
-        assert statuses(studies) == ["published"] * 4
-    finally:
-        app.conf.update(broker_url=None, task_always_eager=True)
-        app._pool = app.amqp._producer_pool = None
+    with celery_worker_over_redis():
+        response = curator_client.post("/api/v1/studies/publish/", {"ids": [s.pk for s in studies]}, format="json")
+        assert response.status_code == 202 and response.json()["status"] in ("queued", "running", "done")
+        deadline = timezone.now() + datetime.timedelta(seconds=30)
+        while timezone.now() < deadline and curator_client.get(response["Location"]).json()["status"] != "done":
+            time.sleep(0.2)
+    final = curator_client.get(response["Location"]).json()
+    assert final["status"] == "done" and final["changed"] == 4 and final["progress"]["percent"] == 100
+    assert statuses(studies) == ["published"] * 4
 
 
 def test_search_shows_the_studies_once_the_outbox_drains(backend, anon_client, curator_client,

@@ -8,16 +8,11 @@ import pytest
 from apps.studies.models import PublicationJob, Study
 from tests import factories
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_backend")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_backend", "media_root")]
 
 BIB = ("@article{a, title={Integrated treatment for dual diagnosis}, author={Ødegård, Kari}, year={2019}}\n"
        "@article{b, title={Housing first in Norway}, author={Hansen, Per}, year={2020}}\n"
        "@article{c, title={Peer support and relapse}, author={Berg, Liv}, year={2021}}\n")
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 @pytest.fixture

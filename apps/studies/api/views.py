@@ -27,6 +27,18 @@ BULK_DOC = """ the studies chosen by ``ids``, ``import_job`` or ``filters`` (tho
         Studies that cannot be published are listed in ``refused`` with the reasons."""
 
 
+def _bulk_view(kind, label):
+    """``POST studies/publish/`` or ``studies/unpublish/`` (curators): StudyViewSet._bulk for one kind."""
+    def view(self, request):
+        return self._bulk(request, kind)
+
+    view.__name__, view.__doc__ = f"{kind}_many", label + BULK_DOC
+    view = action(detail=False, methods=["post"], url_path=kind, url_name=f"{kind}-many",
+                  permission_classes=[IsCurator])(view)
+    return extend_schema(operation_id=f"studies_{kind}_many", request=PublicationRequestSerializer,
+                         responses={200: PUBLICATION_RESULT, 202: PublicationJobSerializer})(view)
+
+
 class StudyViewSet(KBModelViewSet):
     """Studies: publications with their bibliographic metadata, authors, topics and summaries.
 
@@ -63,31 +75,16 @@ class StudyViewSet(KBModelViewSet):
         return Response(StudySerializer(self.visible(Study.objects.filter(pk=study.pk)).get(),
                                         context=self.get_serializer_context()).data)
 
-    @extend_schema(operation_id="studies_publish_many", request=PublicationRequestSerializer,
-                   responses={200: PUBLICATION_RESULT, 202: PublicationJobSerializer})
-    @action(detail=False, methods=["post"], url_path="publish", url_name="publish-many",
-            permission_classes=[IsCurator])
-    def publish_many(self, request):
-        return self._bulk(request, PublicationJob.Action.PUBLISH)
+    publish_many = _bulk_view(PublicationJob.Action.PUBLISH, "Publish")
+    unpublish_many = _bulk_view(PublicationJob.Action.UNPUBLISH, "Unpublish (back to draft)")
 
-    publish_many.__doc__ = "Publish" + BULK_DOC
-
-    @extend_schema(operation_id="studies_unpublish_many", request=PublicationRequestSerializer,
-                   responses={200: PUBLICATION_RESULT, 202: PublicationJobSerializer})
-    @action(detail=False, methods=["post"], url_path="unpublish", url_name="unpublish-many",
-            permission_classes=[IsCurator])
-    def unpublish_many(self, request):
-        return self._bulk(request, PublicationJob.Action.UNPUBLISH)
-
-    unpublish_many.__doc__ = "Unpublish (back to draft)" + BULK_DOC
-
-    def _bulk(self, request, action):
+    def _bulk(self, request, kind):
         chosen = PublicationRequestSerializer(data=request.data, context=self.get_serializer_context())
         chosen.is_valid(raise_exception=True)
         ids = chosen.validated_data["study_ids"]
         if chosen.validated_data["dry_run"]:
-            return Response(PublicationPreviewSerializer(publication.preview(action, ids)).data)
-        job = publication.start(request.user, action, ids, chosen.selection(), via="api")
+            return Response(PublicationPreviewSerializer(publication.preview(kind, ids)).data)
+        job = publication.start(request.user, kind, ids, chosen.selection(), via="api")
         job.refresh_from_db()
         data = PublicationJobSerializer(job, context=self.get_serializer_context()).data
         if publication.in_background(job.total):
