@@ -193,6 +193,9 @@ STORAGES = {
 MEDIA_ROOT = Path(env("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 KB_MAX_UPLOAD_BYTES = int(env("KB_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
+#: Bulk publish/unpublish (apps/studies/publication.py): a selection of more studies than this runs as a
+#: background job with progress instead of in the request.
+KB_PUBLISH_IN_REQUEST = int(env("KB_PUBLISH_IN_REQUEST", "500"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -231,6 +234,7 @@ SPECTACULAR_SETTINGS = {
         "StudyLanguageEnum": "apps.studies.models.LANGUAGE_CHOICES",
         "SummaryLanguageEnum": "apps.summaries.models.SUMMARY_LANGUAGES",
         "StudyStatusEnum": "apps.studies.models.Status",
+        "PublicationActionEnum": "apps.studies.models.PublicationJob.Action",
         "SummaryStatusEnum": "apps.summaries.models.SummaryStatus",
     },
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import APIRootView
+
 from apps.accounts.api.token import TokenView
 
 from apps.common.health import health
@@ -18,6 +20,18 @@ api_v1 = [
     path("", include("search.api.urls")),
     path("auth/token/", TokenView.as_view(), name="api-token"),
 ]
+
+#: What ``GET /api/v1/`` lists (DRF's browsable API root): resource -> the URL name of its entry point.
+#: tests/api/test_api_root.py checks that every route registered above is listed.
+API_RESOURCES = {
+    "studies": "study-list", "publication-jobs": "publication-job-list", "search": "search", "search/suggest": "search-suggest",
+    "researchers": "researcher-list", "institutions": "institution-list", "summaries": "summary-list",
+    "topics": "topic-list", "network": "network", "experts": "experts", "evidence-map": "evidence-map",
+    "saved-searches": "saved-search-list", "search/feed.atom": "search-feed",
+    "imports": "import-job-list", "import-reviews": "import-review-list", "audit-log": "audit-entry-list",
+    "users": "user-list", "me": "me", "auth/token": "api-token",
+}
+api_v1.insert(0, path("", APIRootView.as_view(api_root_dict=API_RESOURCES), name="api-root"))
 
 urlpatterns = [
     path("health/", health, name="health"),

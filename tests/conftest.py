@@ -1,3 +1,6 @@
+import os
+from contextlib import contextmanager
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -94,3 +97,28 @@ def pytest_collection_modifyitems(config, items):
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if "sqlite" in item.keywords])
         items[:] = kept
+
+
+@contextmanager
+def celery_worker_over_redis():
+    """A real Celery worker (solo pool, in a thread) on the Redis of KB_TEST_REDIS_URL for the block: tasks
+    sent inside travel through the broker. A missing Redis fails under CI, skips elsewhere."""
+    from celery.contrib.testing.worker import start_worker
+
+    from kb.celery import app
+
+    url = os.environ.get("KB_TEST_REDIS_URL")
+    if not url:
+        from tests.search.conftest import REQUIRED
+
+        if REQUIRED:
+            pytest.fail("Redis is not configured (KB_TEST_REDIS_URL)")
+        pytest.skip("Redis is not configured (KB_TEST_REDIS_URL); under CI this fails instead")
+    app.conf.update(broker_url=url, task_always_eager=False, result_backend=None)
+    app._pool = app.amqp._producer_pool = None  # connections are made from the new broker URL
+    try:
+        with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+            yield app
+    finally:
+        app.conf.update(broker_url=None, task_always_eager=True)
+        app._pool = app.amqp._producer_pool = None

@@ -1,11 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.topics.models import Topic
 
-from . import services
-from .models import Authorship, Status, Study, Venue
+from . import publication, services
+from .models import Authorship, PublicationJob, Study, Venue
 
 
 class AuthorshipInline(admin.TabularInline):
@@ -29,7 +31,7 @@ class StudyAdmin(admin.ModelAdmin):
     autocomplete_fields = ["venue", "topics"]
     readonly_fields = ["published_at", "created_at", "updated_at", "created_by", "updated_by", "provenance"]
     inlines = [AuthorshipInline]
-    actions = ["publish", "assign_topics"]
+    actions = ["publish", "unpublish", "assign_topics"]
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["title", "subtitle", "abstract", "language", "study_type", "design", "topics",
@@ -51,11 +53,33 @@ class StudyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected studies")
     def publish(self, request, queryset):
-        count = 0
-        for study in queryset.exclude(status=Status.PUBLISHED):
-            services.publish_study(request.user, study)
-            count += 1
-        self.message_user(request, f"Published {count} studies.", messages.SUCCESS)
+        self._bulk(request, queryset, PublicationJob.Action.PUBLISH)
+
+    @admin.action(description="Unpublish selected studies (back to draft)")
+    def unpublish(self, request, queryset):
+        self._bulk(request, queryset, PublicationJob.Action.UNPUBLISH)
+
+    def _bulk(self, request, queryset, action):
+        """One publication job for the selection (apps/studies/publication.py); a large one runs in the
+        background and the message links to its progress."""
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        job = publication.start(request.user, action, ids, {"ids": ids}, via="admin")
+        job.refresh_from_db()
+        link = reverse("admin:studies_publicationjob_change", args=[job.pk])
+        if job.status in (PublicationJob.State.QUEUED, PublicationJob.State.RUNNING):
+            self.message_user(request, format_html(
+                'Working through {} studies in the background: <a href="{}">follow the job</a>.', job.total, link))
+            return
+        verb = "Published" if action == PublicationJob.Action.PUBLISH else "Unpublished"
+        self.message_user(request, f"{verb} {job.changed} studies ({job.unchanged} had that status already).",
+                          messages.SUCCESS if job.status == PublicationJob.State.DONE else messages.ERROR)
+        if job.refused:
+            listed = "; ".join(f"{r['id']} {r['title'][:60]!r}: " + " ".join(
+                f"{field}: {' '.join(msgs)}" for field, msgs in r["errors"].items()) for r in job.refused[:10])
+            self.message_user(request, format_html('{} studies could not be published ({}). <a href="{}">All of '
+                                                   'them</a>.', len(job.refused), listed, link), messages.WARNING)
+        if job.error:
+            self.message_user(request, job.error, messages.ERROR)
 
     @admin.action(description="Assign topics to selected studies")
     def assign_topics(self, request, queryset):
@@ -78,3 +102,25 @@ class VenueAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "issn"]
     list_filter = ["kind"]
     search_fields = ["name", "issn"]
+
+
+@admin.register(PublicationJob)
+class PublicationJobAdmin(admin.ModelAdmin):
+    """Bulk publish/unpublish jobs: read-only (they are made by the studies' actions and the API)."""
+
+    list_display = ["id", "action", "status", "total", "done", "changed", "unchanged", "refused_count",
+                    "requested_by", "via", "created_at"]
+    list_filter = ["action", "status", "via"]
+    readonly_fields = ["action", "status", "selection", "total", "done", "changed", "unchanged", "refused",
+                       "error", "requested_by", "via", "created_at", "started_at", "finished_at"]
+    exclude = ["study_ids"]
+
+    @admin.display(description="refused")
+    def refused_count(self, job):
+        return len(job.refused)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -277,3 +278,53 @@ class Authorship(models.Model):
         if not self.family_name and self.name:
             self.family_name, self.given_name = split_printed_name(self.name)
         super().save(*args, **kwargs)
+
+
+class PublicationJob(models.Model):
+    """One bulk publish or unpublish of a selection of studies (apps/studies/publication.py).
+
+    The studies are chosen when the job is asked for and kept in ``study_ids``; the job works through
+    them in batches, recording its progress, and lists the studies it could not publish with the reasons
+    (they are reported, never skipped silently).
+    """
+
+    class Action(models.TextChoices):
+        PUBLISH = "publish", "Publish"
+        UNPUBLISH = "unpublish", "Unpublish (back to draft)"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    action = models.CharField(max_length=10, choices=Action.choices)
+    selection = models.JSONField(default=dict, blank=True,
+                                 help_text='How the studies were chosen: {"ids": [...]}, {"import_job": N} or '
+                                           '{"filters": {...}} (the study list\'s filters).')
+    study_ids = models.JSONField(default=list, blank=True, editable=False,
+                                 help_text="The studies selected, in the order they are worked through.")
+    status = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
+    total = models.PositiveIntegerField(default=0, help_text="Studies selected.")
+    done = models.PositiveIntegerField(default=0, help_text="Studies worked through so far.")
+    changed = models.PositiveIntegerField(default=0, help_text="Studies published (or unpublished).")
+    unchanged = models.PositiveIntegerField(default=0, help_text="Studies that already had that status.")
+    refused = models.JSONField(default=list, blank=True,
+                               help_text="Studies that could not be published: id, title and the errors by field.")
+    error = models.TextField(blank=True, help_text="Why the job failed.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    via = models.CharField(max_length=100, blank=True, help_text="Where it was asked for: api, admin, web.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.total} studies ({self.get_status_display()})"
+
+    @property
+    def percent(self):
+        return round(100 * self.done / self.total) if self.total else 100

@@ -24,6 +24,7 @@ urlpatterns = [
     path("curator/imports/", imports.imports, name="imports"),
     path("curator/imports/<int:pk>/", imports.import_job, name="import-job"),
     path("curator/imports/<int:pk>/undo/", imports.import_undo, name="import-undo"),
+    path("curator/imports/<int:pk>/publish/", imports.import_publish, name="import-publish"),
     path("curator/imports/<int:pk>/entries/<int:index>/", imports.import_entry, name="import-entry"),
     path("curator/reviews/", imports.reviews, name="import-reviews"),
     path("curator/reviews/<int:pk>/resolve/", imports.resolve, name="import-resolve"),

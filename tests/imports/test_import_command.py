@@ -50,3 +50,26 @@ def test_resume_and_missing_file():
         run("/nonexistent/refs.bib")
     with pytest.raises(CommandError, match="No import job"):
         run("--resume", "999")
+
+
+def test_on_the_embedded_default_the_command_prints_only_kb_s_output(tmp_path):
+    """No broker, no Elasticsearch: the after-commit index drain runs in-process and must not make kombu
+    build a broker connection (it logged "No hostname was supplied. Reverting to default 'localhost'")."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ELASTICSEARCH_", "CELERY_", "KB_TEST_", "DATABASE_URL"))}
+    env.update(KB_ENV="development", DATABASE_URL=f"sqlite:///{tmp_path}/kb.sqlite3", MEDIA_ROOT=str(tmp_path),
+               KB_EMBEDDER="none")
+    manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, capture_output=True, timeout=120)
+    result = subprocess.run([*manage, "import_bibtex", os.path.join(SHARED, "xampl_mod.bib")], env=env,
+                            capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Status: done" in result.stdout  # the import ran (and its commits ran the index drain)
+    assert "hostname" not in output and "kombu" not in output and "WARNING" not in output, output
+    assert result.stderr == ""

@@ -177,33 +177,16 @@ def test_rows_changed_again_while_indexing_are_not_lost(db_backend):
 
 def test_the_drain_runs_in_a_real_celery_worker_over_redis(settings, db_backend, transactional_db):
     """The after-commit task travels through a real Redis broker to a worker and indexes the study."""
-    import os
+    import time
 
-    from celery.contrib.testing.worker import start_worker
+    from tests.conftest import celery_worker_over_redis
 
-    from kb.celery import app
-
-    url = os.environ.get("KB_TEST_REDIS_URL")
-    if not url:
-        from tests.search.conftest import REQUIRED
-
-        if REQUIRED:
-            pytest.fail("Redis is not configured (KB_TEST_REDIS_URL)")
-        pytest.skip("Redis is not configured (KB_TEST_REDIS_URL); under CI this fails instead")
-    app.conf.update(broker_url=url, task_always_eager=False, result_backend=None)
-    app._pool = app.amqp._producer_pool = None  # connections are made from the new broker URL
-    try:
-        with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
-            study = study_services.create_study(None, {"title": "Delivered by a worker", "status": "published"})
-            deadline = timezone.now() + datetime.timedelta(seconds=20)
-            while timezone.now() < deadline and PendingIndex.objects.filter(object_id=study.id).exists():
-                import time
-
-                time.sleep(0.2)
-        assert found(db_backend, "worker") == [study.id]
-    finally:
-        app.conf.update(broker_url=None, task_always_eager=True)
-        app._pool = app.amqp._producer_pool = None
+    with celery_worker_over_redis():
+        study = study_services.create_study(None, {"title": "Delivered by a worker", "status": "published"})
+        deadline = timezone.now() + datetime.timedelta(seconds=20)
+        while timezone.now() < deadline and PendingIndex.objects.filter(object_id=study.id).exists():
+            time.sleep(0.2)
+    assert found(db_backend, "worker") == [study.id]
 
 
 def test_rebuild_outside_a_transaction_builds_in_a_second_thread(transactional_db, es_backend):

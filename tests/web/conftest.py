@@ -145,3 +145,9 @@ def screenshot(tab, name):
     path = SCREENSHOTS / f"{name}.png"
     tab.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploaded files (import jobs) go to the test's own folder."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")

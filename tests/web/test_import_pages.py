@@ -10,17 +10,12 @@ from apps.studies import services as study_services
 from apps.studies.models import Study
 from tests import factories
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_backend")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_backend", "media_root")]
 
 BIB = ("@article{a, title={Integrated treatment for dual diagnosis}, author={Ødegård, Kari}, year={2019}, "
        "doi={10.1000/abc}}\n"
        "@article{b, title={Housing first in Norway}, author={Hansen, Per}, year={2020}}\n"
        "@article{c, title={Broken entry, author={Smith, J}, year={2018}\n")
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
@@ -12,10 +12,31 @@ from apps.common.views import KBModelViewSet
 from apps.studies import export as study_export
 from apps.summaries.models import Summary
 
-from .. import services
+from .. import publication, services
 from ..filters import StudyFilterSet
-from ..models import Authorship, Study
+from ..models import Authorship, PublicationJob, Study
+from .publication import PublicationJobSerializer, PublicationPreviewSerializer, PublicationRequestSerializer
 from .serializers import StudyListSerializer, StudySerializer, TopicAssignmentSerializer
+
+PUBLICATION_RESULT = PolymorphicProxySerializer(
+    component_name="PublicationResult", serializers=[PublicationJobSerializer, PublicationPreviewSerializer],
+    resource_type_field_name=None)
+BULK_DOC = """ the studies chosen by ``ids``, ``import_job`` or ``filters`` (those of the study
+        list). With ``dry_run``: only the counts. Up to KB_PUBLISH_IN_REQUEST (500) studies are done at once
+        (200, the finished job); more become a background job (202, follow its ``url`` for progress).
+        Studies that cannot be published are listed in ``refused`` with the reasons."""
+
+
+def _bulk_view(kind, label):
+    """``POST studies/publish/`` or ``studies/unpublish/`` (curators): StudyViewSet._bulk for one kind."""
+    def view(self, request):
+        return self._bulk(request, kind)
+
+    view.__name__, view.__doc__ = f"{kind}_many", label + BULK_DOC
+    view = action(detail=False, methods=["post"], url_path=kind, url_name=f"{kind}-many",
+                  permission_classes=[IsCurator])(view)
+    return extend_schema(operation_id=f"studies_{kind}_many", request=PublicationRequestSerializer,
+                         responses={200: PUBLICATION_RESULT, 202: PublicationJobSerializer})(view)
 
 
 class StudyViewSet(KBModelViewSet):
@@ -53,6 +74,22 @@ class StudyViewSet(KBModelViewSet):
         study = services.publish_study(request.user, self.get_object())
         return Response(StudySerializer(self.visible(Study.objects.filter(pk=study.pk)).get(),
                                         context=self.get_serializer_context()).data)
+
+    publish_many = _bulk_view(PublicationJob.Action.PUBLISH, "Publish")
+    unpublish_many = _bulk_view(PublicationJob.Action.UNPUBLISH, "Unpublish (back to draft)")
+
+    def _bulk(self, request, kind):
+        chosen = PublicationRequestSerializer(data=request.data, context=self.get_serializer_context())
+        chosen.is_valid(raise_exception=True)
+        ids = chosen.validated_data["study_ids"]
+        if chosen.validated_data["dry_run"]:
+            return Response(PublicationPreviewSerializer(publication.preview(kind, ids)).data)
+        job = publication.start(request.user, kind, ids, chosen.selection(), via="api")
+        job.refresh_from_db()
+        data = PublicationJobSerializer(job, context=self.get_serializer_context()).data
+        if publication.in_background(job.total):
+            return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+        return Response(data)
 
     @extend_schema(responses=StudyListSerializer(many=True),
                    parameters=[OpenApiParameter("size", int, description="How many (1-50, default 10).")])
@@ -98,3 +135,14 @@ class StudyViewSet(KBModelViewSet):
         study = self.get_object()
         return study_export.export_response(request, Study.objects.visible_to(request.user),
                                             filename=f"study-{study.pk}", ids=[study.pk])
+
+
+class PublicationJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Bulk publish and unpublish jobs (curators): progress, counts and the studies refused, with why."""
+
+    permission_classes = [IsCurator]
+    serializer_class = PublicationJobSerializer
+    queryset = PublicationJob.objects.select_related("requested_by")
+    filterset_fields = ["status", "action"]
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at", "-id"]

@@ -17,6 +17,9 @@ from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from apps.imports import services
 from apps.imports.models import ImportJob, JobStatus, Outcome, Policy, ReviewItem, ReviewStatus
+from apps.imports.selection import NotSelectable, written_outcomes, written_study_ids
+from apps.studies import publication
+from apps.studies.models import PublicationJob, Status, Study
 
 from .common import page
 from .curator import curator_required
@@ -29,6 +32,8 @@ OUTCOMES = {"created": gettext_lazy("Created"), "merged": gettext_lazy("Merged")
             "review": gettext_lazy("For review"), "failed": gettext_lazy("Failed")}
 STATUSES = {"queued": gettext_lazy("Queued"), "running": gettext_lazy("Running"), "done": gettext_lazy("Done"),
             "failed": gettext_lazy("Failed"), "undone": gettext_lazy("Undone")}
+PUBLICATION_ACTIONS = {"publish": gettext_lazy("Publish the studies"),
+                       "unpublish": gettext_lazy("Unpublish the studies")}
 #: Why undo would lose later work (the reasons ``services.edited_since_import`` gives), for the page.
 EDITED_REASONS = {"changed": gettext_lazy("changed since the import"), "topics": gettext_lazy("has topics"),
                   "summaries": gettext_lazy("has summaries")}
@@ -151,7 +156,51 @@ def import_job(request, pk):
         "policy": str(POLICIES.get(job.policy, job.policy)),
         "can_undo": _can_undo(job),
         "can_retry": not job.dry_run and job.status in (JobStatus.DONE, JobStatus.FAILED),
+        **_publishing(job),
     }, nav="curator")
+
+
+def _publishing(job) -> dict:
+    """The page's publishing panel: how many of the studies the import wrote are drafts or published, and
+    the last bulk publish/unpublish of them (with its progress while it runs)."""
+    try:
+        written = Study.objects.filter(pk__in=written_outcomes(job).values("study_id"))
+    except NotSelectable:
+        return {"can_publish": False}
+    last = PublicationJob.objects.filter(selection__import_job=job.pk).order_by("-created_at", "-id").first()
+    return {"can_publish": True, "drafts": written.filter(status=Status.DRAFT).count(),
+            "published": written.filter(status=Status.PUBLISHED).count(), "publication": last,
+            "publication_status": str(STATUSES.get(last.status, last.status)) if last else "",
+            "publication_action": str(PUBLICATION_ACTIONS[last.action]) if last else "",
+            "publication_running": bool(last and last.status in (PublicationJob.State.QUEUED,
+                                                                  PublicationJob.State.RUNNING)),
+            "publication_url": reverse("v1:publication-job-detail", args=[last.pk]) if last else ""}
+
+
+@curator_required
+def import_publish(request, pk):
+    """Publish (or unpublish) the studies the import wrote, as one bulk job (``apps.studies.publication``);
+    a large one runs in the background and the import's page follows its progress."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    job = get_object_or_404(ImportJob, pk=pk)
+    action = request.POST.get("action")
+    if action not in PublicationJob.Action.values:
+        messages.error(request, _("Choose to publish or to unpublish."))
+        return redirect("web:import-job", pk=job.pk)
+    try:
+        ids = written_study_ids(job)
+    except NotSelectable as exc:
+        messages.error(request, str(exc))
+        return redirect("web:import-job", pk=job.pk)
+    done = publication.start(request.user, action, ids, {"import_job": job.pk}, via="web")
+    done.refresh_from_db()
+    if done.status == PublicationJob.State.DONE:
+        messages.success(request, (_("Published %(n)s studies.") if action == PublicationJob.Action.PUBLISH
+                                   else _("Unpublished %(n)s studies.")) % {"n": done.changed})
+    elif done.status == PublicationJob.State.FAILED:
+        messages.error(request, done.error)
+    return redirect(reverse("web:import-job", args=[job.pk]) + "#publishing-h")
 
 
 @curator_required
