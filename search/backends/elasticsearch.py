@@ -28,7 +28,6 @@ from .base import (
 )
 
 FACET_SIZE = 50
-PREFETCH_HIGHLIGHTS = 100  # a hybrid search fetches the highlights of up to this many first word matches
 
 
 def reading(method):
@@ -302,15 +301,16 @@ class ElasticsearchBackend(SearchBackend):
         the word matches and the ``POOL`` studies nearest the query's vector (kNN under the same
         filters). The text query is a filter there, so word matches score 0 and its first ``POOL`` hits
         are the nearest studies themselves: the page and the counts rest on one kNN search. Feedback
-        reads the candidates' vectors from the database by id (no second search); the page's word
-        matches are highlighted afterwards."""
+        reads the candidates' vectors from the database by id (no second search). The page's word
+        matches are highlighted afterwards, by id (fetching the first word matches' highlights in the
+        same ``_msearch`` runs the text query a third time: measured slower on two cores)."""
         always, facet_filters = es_query.filters(request)
         text = es_query.text_query("studies", request.query)
         index = self.alias("studies")
         knn_filter = ([q.to_dict() for q in [*always, *facet_filters.values()]]
                       + [{"term": {"vector_model": embedders.get_embedder().identity}}])
         knn = {"field": "vector", "query_vector": [float(x) for x in vector], "k": fusion.POOL,
-               "num_candidates": max(2 * fusion.POOL, 200), "filter": knn_filter}
+               "num_candidates": fusion.POOL + fusion.POOL // 2, "filter": knn_filter}
         counting = (self._counting_search(index, text, always, facet_filters, aggs=request.facets, knn=knn)
                     .extra(size=fusion.POOL).source(False))
         offset = _hybrid_offset(request)
@@ -320,11 +320,7 @@ class ElasticsearchBackend(SearchBackend):
                           track_total_hits=False).source(False))
         if facet_filters:
             lexical = lexical.post_filter(Q("bool", filter=list(facet_filters.values())))
-        searches = [lexical, counting]
-        likely = offset + 2 * request.page_size  # the word matches most likely to make the page
-        if request.highlight and likely <= PREFETCH_HIGHLIGHTS:
-            searches.append(es_query.highlighting("studies", lexical.extra(from_=0, size=likely)))
-        lex, counted, *prefetched = self._execute(searches)
+        lex, counted = self._execute([lexical, counting])
         words = [(int(h["_id"]), h.get("_score") or 0.0) for h in lex["hits"]["hits"]]
         matched = {int(h["_id"]): h.get("matched_queries", []) for h in lex["hits"]["hits"]}
         nearest = [(int(h["_id"]), h["_score"]) for h in counted["hits"]["hits"] if h["_score"]]
@@ -332,8 +328,7 @@ class ElasticsearchBackend(SearchBackend):
         page = fused[offset:offset + request.page_size]
         hits = [Hit(id=f.id, score=round(f.score, 6), why=_why(f, matched.get(f.id))) for f in page]
         if request.highlight and hits:
-            found = {int(h["_id"]): _merge_highlights(h) for h in prefetched[0]["hits"]["hits"]} if prefetched else None
-            self._highlight_page(index, text, hits, found)
+            self._highlight_page(index, text, hits)
         total, facets = _counts(counted)
         if not request.facets:
             facets = {}
@@ -348,14 +343,11 @@ class ElasticsearchBackend(SearchBackend):
              .extra(size=len(ids)).source(False))
         return es_query.highlighting("studies", s)
 
-    def _highlight_page(self, index, text, hits, found=None):
-        """Highlights for the hits of one page that match the words (semantic-only hits have none);
-        ``found``: highlights fetched already (id -> fields), the rest are fetched here."""
-        found = dict(found or {})
-        ids = [h.id for h in hits if h.why.get("lexical_rank") and h.id not in found]
-        if ids:
-            found.update({int(h["_id"]): _merge_highlights(h) for h in
-                          self._highlight_search(index, text, ids).execute().to_dict()["hits"]["hits"]})
+    def _highlight_page(self, index, text, hits):
+        """Highlights for the hits of one page that match the words (semantic-only hits have none)."""
+        ids = [h.id for h in hits if h.why.get("lexical_rank")]
+        found = {int(h["_id"]): _merge_highlights(h) for h in
+                 self._highlight_search(index, text, ids).execute().to_dict()["hits"]["hits"]} if ids else {}
         for hit in hits:
             if hit.why.get("lexical_rank"):
                 hit.highlights = found.get(hit.id, {})
