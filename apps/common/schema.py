@@ -10,6 +10,15 @@ ERROR_SCHEMA = {
 }
 
 
+#: Marks an array parameter that is sent as one comma-separated value (removed from the published schema).
+COMMA_SEPARATED = "x-kb-comma-separated"
+
+
+def comma_separated_schema(item_schema, max_items):
+    """The schema of a query parameter listing values separated by commas (``?design=rct,cohort``)."""
+    return {"type": "array", "items": item_schema, "maxItems": max_items, COMMA_SEPARATED: True}
+
+
 class AutoSchema(SpectacularAutoSchema):
     """kb's schema conventions: public reads are open to anonymous clients; error responses are documented."""
 
@@ -19,6 +28,19 @@ class AutoSchema(SpectacularAutoSchema):
         if public_read and self.method in SAFE_METHODS and {} not in auths:
             auths.append({})
         return auths
+
+    def _process_override_parameters(self, direction="request"):
+        parameters = super()._process_override_parameters(direction)
+        for parameter in parameters.values():
+            if parameter and parameter["schema"].pop(COMMA_SEPARATED, False):
+                parameter.update(style="form", explode=False)
+        return parameters
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if schema.get("type") == "array" and getattr(field, "allow_empty", True) is False:
+            schema.setdefault("minItems", 1)  # DRF refuses an empty list here; say so
+        return schema
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -34,8 +56,12 @@ class AutoSchema(SpectacularAutoSchema):
         if self.method not in SAFE_METHODS or not self.get_auth() or {} not in self.get_auth():
             add(401, "Authentication is required.")
             add(403, "The signed-in user may not do this.")
-        if "{" in self.path or has_params:
-            add(404, "Not found (or not visible to this user; an invalid page number).")
+        if "{" in self.path or has_params or self.method not in SAFE_METHODS:
+            add(404, "Not found (or not visible to this user; a page past the last; a cursor this API did not "
+                     "make; in a body, an id or slug that names nothing: the body names the field).")
+        if self.method not in SAFE_METHODS:
+            add(409, "Conflict: a value another row already holds, a change the current state does not allow, "
+                     "or a row other rows still refer to.")
         add(429, "Too many requests from an anonymous client; retry later.")
         if getattr(self.view, "uses_search_engine", False):
             add(503, "The search engine is unavailable for a moment; retry shortly.")

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Exists, OuterRef
 
-from apps.common.filters import CommaListFilter, IdFilter, YearFilter
+from apps.common.filters import BooleanFilter, CommaListFilter, IdFilter, YearFilter
 from apps.common.identifiers import normalize_doi, normalize_pmid
 from apps.researchers.models import Institution
 from apps.summaries.models import Summary
@@ -23,8 +23,8 @@ class StudyFilterSet(django_filters.FilterSet):
                                               label="Institution id (an author affiliated with it or a sub-unit)")
     year = YearFilter()
     venue = IdFilter()
-    has_summary = django_filters.BooleanFilter(method="filter_has_summary")
-    retracted = django_filters.BooleanFilter()
+    has_summary = BooleanFilter(method="filter_has_summary")
+    retracted = BooleanFilter()
     doi = CommaListFilter(field_name="doi", max_items=50, normalize=normalize_doi,
                           label="One DOI or up to 50, comma-separated; resolver prefix optional")
     pmid = CommaListFilter(field_name="pmid", max_items=50, normalize=normalize_pmid,

@@ -1,8 +1,7 @@
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -15,7 +14,7 @@ from apps.summaries.models import Summary
 from .. import services
 from ..filters import StudyFilterSet
 from ..models import Authorship, Study
-from .serializers import StudyListSerializer, StudySerializer, TopicAssignmentSerializer
+from .serializers import RelatedParamsSerializer, StudyListSerializer, StudySerializer, TopicAssignmentSerializer
 
 
 class StudyViewSet(KBModelViewSet):
@@ -54,20 +53,18 @@ class StudyViewSet(KBModelViewSet):
         return Response(StudySerializer(self.visible(Study.objects.filter(pk=study.pk)).get(),
                                         context=self.get_serializer_context()).data)
 
-    @extend_schema(responses=StudyListSerializer(many=True),
-                   parameters=[OpenApiParameter("size", int, description="How many (1-50, default 10).")])
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=StudyListSerializer(many=True), parameters=[RelatedParamsSerializer])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def related(self, request, pk=None):
         """Studies similar to this one: shared words in title, keywords, topics and abstract, fused with the
-        studies nearest in meaning when vectors exist (search/fusion.py)."""
+        studies nearest in meaning when vectors exist (search/fusion.py). A plain list, not paginated."""
         from search.backends import get_backend
         from search.results import hydrate
 
         study = self.get_object()
-        try:
-            size = max(1, min(50, int(request.query_params.get("size", 10))))
-        except ValueError:
-            raise ValidationError({"size": "A whole number from 1 to 50."})
+        params = RelatedParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        size = params.validated_data["size"]
         hits = get_backend().related(study.pk, include_drafts=is_curator(request.user), size=size)
         objects = hydrate("studies", hits, request.user)
         return Response(StudyListSerializer(objects, many=True, context=self.get_serializer_context()).data)
