@@ -34,7 +34,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 def _whole_number(request, name, maximum):
     raw = request.query_params.get(name)
-    if raw is None:
+    if raw is None or raw == "":  # an empty value is no value (allowEmptyValue in the schema)
         return None
     try:
         return serializers.IntegerField(min_value=1, max_value=maximum).run_validation(raw)

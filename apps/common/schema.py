@@ -1,4 +1,5 @@
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework.permissions import SAFE_METHODS
 
 from .permissions import CuratorWriteOrReadOnly
@@ -9,6 +10,8 @@ ERROR_SCHEMA = {
     "additionalProperties": True,
 }
 
+
+NO_NUL = "^[^\\u0000]*$"
 
 #: Marks an array parameter that is sent as one comma-separated value (removed from the published schema).
 COMMA_SEPARATED = "x-kb-comma-separated"
@@ -29,6 +32,15 @@ class AutoSchema(SpectacularAutoSchema):
             auths.append({})
         return auths
 
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            repeated = parameter["schema"].get("type") == "array" and parameter.get("explode", True)
+            if parameter["in"] == "query" and not parameter.get("required") and not repeated:
+                # DRF and django-filter read ``?name=`` as "not given"; say so, so that clients may send it.
+                parameter["allowEmptyValue"] = True
+        return parameters
+
     def _process_override_parameters(self, direction="request"):
         parameters = super()._process_override_parameters(direction)
         for parameter in parameters.values():
@@ -38,8 +50,12 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if schema.get("type") == "array" and getattr(field, "allow_empty", True) is False:
-            schema.setdefault("minItems", 1)  # DRF refuses an empty list here; say so
+        if direction == "request":
+            if schema.get("type") == "array" and getattr(field, "allow_empty", True) is False:
+                schema.setdefault("minItems", 1)  # DRF refuses an empty list here; say so
+            refuses_nul = any(isinstance(v, ProhibitNullCharactersValidator) for v in getattr(field, "validators", ()))
+            if refuses_nul and schema.get("type") == "string" and not {"pattern", "format", "enum"} & set(schema):
+                schema["pattern"] = NO_NUL  # DRF refuses NUL characters in text
         return schema
 
     def _get_response_bodies(self, direction="response"):
@@ -63,6 +79,8 @@ class AutoSchema(SpectacularAutoSchema):
             add(409, "Conflict: a value another row already holds, a change the current state does not allow, "
                      "or a row other rows still refer to.")
         add(429, "Too many requests from an anonymous client; retry later.")
+        if has_params:
+            add(414, "The URL is longer than the server accepts (a front server's limit; send fewer values).")
         if getattr(self.view, "uses_search_engine", False):
             add(503, "The search engine is unavailable for a moment; retry shortly.")
         return responses
