@@ -228,7 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.PageNumberPagination",
     # JSON bodies only (the BibTeX upload adds multipart itself): form encodings cannot carry the nulls,
     # lists and objects the schema describes.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.common.parsers.JSONParser"],
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "apps.common.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["apps.common.throttling.AnonRateThrottle"],  # lets requests through if the cache is down

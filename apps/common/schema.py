@@ -1,5 +1,5 @@
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from rest_framework.permissions import SAFE_METHODS
 
 from .permissions import CuratorWriteOrReadOnly
@@ -41,6 +41,15 @@ class AutoSchema(SpectacularAutoSchema):
                 parameter["allowEmptyValue"] = True
         return parameters
 
+    def _get_filter_parameters(self):
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            schema = parameter["schema"]
+            plain_text = schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema)
+            if plain_text and parameter["name"] != "ordering":  # DRF ignores an unknown ordering
+                schema["pattern"] = NO_NUL  # django-filter's text fields refuse NUL characters
+        return parameters
+
     def _process_override_parameters(self, direction="request"):
         parameters = super()._process_override_parameters(direction)
         for parameter in parameters.values():
@@ -53,7 +62,11 @@ class AutoSchema(SpectacularAutoSchema):
         if direction == "request":
             if schema.get("type") == "array" and getattr(field, "allow_empty", True) is False:
                 schema.setdefault("minItems", 1)  # DRF refuses an empty list here; say so
-            refuses_nul = any(isinstance(v, ProhibitNullCharactersValidator) for v in getattr(field, "validators", ()))
+            validators = getattr(field, "validators", ())
+            regexes = [v.regex.pattern for v in validators if isinstance(v, RegexValidator) and not v.inverse_match]
+            if len(regexes) == 1 and schema.get("type") == "string" and "pattern" not in schema:
+                schema["pattern"] = regexes[0].replace("\\Z", "$")  # e.g. a slug's letters, digits, - and _
+            refuses_nul = any(isinstance(v, ProhibitNullCharactersValidator) for v in validators)
             if refuses_nul and schema.get("type") == "string" and not {"pattern", "format", "enum"} & set(schema):
                 schema["pattern"] = NO_NUL  # DRF refuses NUL characters in text
         return schema
@@ -79,8 +92,8 @@ class AutoSchema(SpectacularAutoSchema):
             add(409, "Conflict: a value another row already holds, a change the current state does not allow, "
                      "or a row other rows still refer to.")
         add(429, "Too many requests from an anonymous client; retry later.")
-        if has_params:
-            add(414, "The URL is longer than the server accepts (a front server's limit; send fewer values).")
+        if has_params:  # answered by the HTTP server in front of kb, in its own format
+            responses.setdefault("414", {"description": "The URL is longer than the server accepts (send fewer values)."})
         if getattr(self.view, "uses_search_engine", False):
             add(503, "The search engine is unavailable for a moment; retry shortly.")
         return responses

@@ -202,3 +202,13 @@ def test_publish_action_and_bulk_topic_assignment(curator_client, anon_client):
     response = curator_client.post("/api/v1/studies/assign-topics/", {"studies": [draft.pk], "topics": ["nope"]},
                                    format="json")
     assert response.status_code == 404 and "topics" in response.json()
+
+
+def test_a_lone_surrogate_in_a_json_body_is_a_400(curator_client):
+    """"\\ud83d" without its pair decodes to text no database stores (PostgreSQL answered 500)."""
+    response = curator_client.post("/api/v1/studies/", data='{"title": "x \\ud83d y"}', content_type="application/json")
+    assert response.status_code == 400 and "surrogate" in response.json()["detail"]
+    assert not Study.objects.exists()
+    emoji = curator_client.post("/api/v1/studies/", data='{"title": "x \\ud83d\\ude00 y"}',
+                                content_type="application/json")
+    assert emoji.status_code == 201 and emoji.json()["title"] == "x \U0001F600 y"

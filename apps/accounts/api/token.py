@@ -7,7 +7,8 @@ from rest_framework.response import Response
 
 from ..lockout import lockout_response
 
-ERROR = inline_serializer("AuthError", {"detail": serializers.CharField(), "code": serializers.CharField()})
+ERROR = inline_serializer("AuthError", {"detail": serializers.CharField(),
+                                       "code": serializers.CharField(required=False)})
 
 
 class TokenView(ObtainAuthToken):
