@@ -28,7 +28,7 @@ urlpatterns = [
     # The split view serves Swagger UI's start script as a file, so the docs page runs under the strict CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="kb/api_docs.html"),
          name="api-docs"),
-    re_path(r"^api/(?P<path>.*)$", api_not_found),  # after every API route: any other /api/ URL is a JSON 404
+    re_path(r"^api/(?P<path>[\s\S]*)\Z", api_not_found),  # after every API route: any other /api/ URL is a JSON 404
     path("api-auth/", include("rest_framework.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The web interface last: it owns "/" and must not shadow any route above.

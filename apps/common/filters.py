@@ -66,6 +66,16 @@ class YearFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+@extend_schema_field({"type": "number", "minimum": 0, "maximum": 1000})
+class ScoreFilter(django_filters.NumberFilter):
+    """A score such as a readability index: a number from 0 to 1,000."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", 1000)
+        super().__init__(*args, **kwargs)
+
+
 class BooleanField(forms.Field):
     """``true``/``false`` (or ``1``/``0``); anything else is an error, not "no filter"."""
 

@@ -1,6 +1,6 @@
 import django_filters
 
-from apps.common.filters import BooleanFilter, IdFilter
+from apps.common.filters import BooleanFilter, IdFilter, ScoreFilter
 
 from .models import SUMMARY_LANGUAGES, Audience, Summary, SummaryStatus
 
@@ -14,7 +14,7 @@ class SummaryFilterSet(django_filters.FilterSet):
         label="Summaries whose study changed materially since they were last checked (a curator's work list)")
     last_checked_before = django_filters.DateFilter(
         method="filter_last_checked_before", label="Not checked since this date (never checked included)")
-    lix_max = django_filters.NumberFilter(field_name="readability_lix", lookup_expr="lte",
+    lix_max = ScoreFilter(field_name="readability_lix", lookup_expr="lte",
                                           label="Readability: LIX at most this (lower is easier)")
 
     class Meta:

@@ -38,3 +38,13 @@ def test_generated_clients_can_work_from_the_schema(client):
         for parameter in op.get("parameters", []):
             assert parameter.get("style", "form") in {"form", "simple"}, (op["operationId"], parameter["name"])
             assert not any(key.startswith("x-kb") for key in parameter["schema"]), parameter["name"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/nothing/", "/api/v1/studies/0.5/", "/api/v1/saved-searches/%0A./",
+                                  "/api/v2/"])
+def test_unknown_api_urls_are_a_json_404(client, settings, path):
+    settings.DEBUG = True  # Django's own 404 page would be HTML
+    response = client.delete(path, HTTP_COOKIE="csrftoken=x")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert client.get("/api/v1/studies").status_code == 301  # only the slash is missing: redirected
