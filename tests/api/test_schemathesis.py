@@ -33,34 +33,30 @@ SAVED_PARAMS = "params or query_string but not both, and params' values checked 
 AS_TEXT = ("a wrong-typed value (an object, a list) written into the query string is text the parameter admits "
            "(a topic slug, a comma-separated list)")
 TOPIC_PARENT = "an empty parent is read as none (null), which the schema's slug pattern does not admit"
+
+
+def _writes(resource, check, reason):
+    """The same known failure for creating and editing one kind of resource."""
+    item = "{slug}" if resource == "topics" else "{id}"
+    return {(check, f"{method} /api/v1/{resource}/{path}"): reason
+            for method, path in (("POST", ""), ("PUT", f"{item}/"), ("PATCH", f"{item}/"))}
+
+
 KNOWN = {
     ("positive_data_acceptance", "GET /api/v1/evidence-map/"): "rows and cols must be different axes",
     ("positive_data_acceptance", "GET /api/v1/experts/"): "q must hold a word to look for",
     ("positive_data_acceptance", "GET /api/v1/search/"): "page x page_size may not pass 10,000 (next_cursor goes on)",
     ("positive_data_acceptance", "GET /api/v1/researchers/"): "member_since_from after member_since_to, or the like",
-    ("positive_data_acceptance", "POST /api/v1/institutions/"): CHECK_DIGITS,
-    ("positive_data_acceptance", "PUT /api/v1/institutions/{id}/"): CHECK_DIGITS,
-    ("positive_data_acceptance", "PATCH /api/v1/institutions/{id}/"): CHECK_DIGITS,
-    ("positive_data_acceptance", "POST /api/v1/researchers/"): CHECK_DIGITS,
-    ("positive_data_acceptance", "PUT /api/v1/researchers/{id}/"): CHECK_DIGITS,
-    ("positive_data_acceptance", "PATCH /api/v1/researchers/{id}/"): CHECK_DIGITS,
-    ("positive_data_acceptance", "POST /api/v1/studies/"): CHECK_DIGITS,
-    ("positive_data_acceptance", "PUT /api/v1/studies/{id}/"): CHECK_DIGITS,
-    ("positive_data_acceptance", "PATCH /api/v1/studies/{id}/"): CHECK_DIGITS,
-    ("positive_data_acceptance", "POST /api/v1/saved-searches/"): SAVED_PARAMS,
-    ("positive_data_acceptance", "PUT /api/v1/saved-searches/{id}/"): SAVED_PARAMS,
-    ("positive_data_acceptance", "PATCH /api/v1/saved-searches/{id}/"): SAVED_PARAMS,
-    ("negative_data_rejection", "POST /api/v1/topics/"): TOPIC_PARENT,
-    ("negative_data_rejection", "PUT /api/v1/topics/{slug}/"): TOPIC_PARENT,
-    ("negative_data_rejection", "PATCH /api/v1/topics/{slug}/"): TOPIC_PARENT,
+    **_writes("institutions", "positive_data_acceptance", CHECK_DIGITS),
+    **_writes("researchers", "positive_data_acceptance", CHECK_DIGITS),
+    **_writes("studies", "positive_data_acceptance", CHECK_DIGITS),
+    **_writes("saved-searches", "positive_data_acceptance", SAVED_PARAMS),
+    **_writes("topics", "negative_data_rejection", TOPIC_PARENT),
     ("negative_data_rejection", "POST /api/v1/imports/"): "multipart form values are text: dry_run's wrong types "
                                                           "read as false",
     ("positive_data_acceptance", "POST /api/v1/imports/"): "an empty file is refused",
-    ("negative_data_rejection", "GET /api/v1/network/"): AS_TEXT,
-    ("negative_data_rejection", "GET /api/v1/search/"): AS_TEXT,
-    ("negative_data_rejection", "GET /api/v1/search/feed.atom"): AS_TEXT,
-    ("negative_data_rejection", "GET /api/v1/evidence-map/"): AS_TEXT,
-    ("negative_data_rejection", "GET /api/v1/experts/"): AS_TEXT,
+    **{("negative_data_rejection", f"GET /api/v1/{path}"): AS_TEXT
+       for path in ("network/", "search/", "search/feed.atom", "evidence-map/", "experts/")},
 }
 
 
