@@ -10,6 +10,7 @@ Three environments, chosen by ``KB_ENV``:
 """
 
 from pathlib import Path
+import datetime
 import os
 
 import dj_database_url
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "apps.common",
     "apps.accounts",
     "apps.topics",
@@ -108,6 +110,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.common.csp.ContentSecurityPolicyMiddleware",  # strict CSP: only kb's own scripts and styles
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -118,7 +121,22 @@ MIDDLEWARE = [
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lock-out during sign-in into its 429 response
 ]
+
+# --- Sign-in lock-out (django-axes; apps/accounts/lockout.py) ----------------------------------
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+#: Failed sign-ins (API token, web, admin) for one user name from one address before that pair is locked.
+KB_LOGIN_FAILURE_LIMIT = int(env("KB_LOGIN_FAILURE_LIMIT", "5"))
+#: How long a lock-out lasts (an administrator can lift it at once: Axes > Access attempts, or
+#: ``manage.py axes_reset_username NAME``).
+KB_LOGIN_LOCKOUT_MINUTES = int(env("KB_LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_FAILURE_LIMIT = KB_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=KB_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "kb.urls"
 WSGI_APPLICATION = "kb.wsgi.application"
@@ -207,10 +225,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.common.permissions.CuratorWriteOrReadOnly"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "apps.common.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.PageNumberPagination",
+    # JSON bodies only (the BibTeX upload adds multipart itself): form encodings cannot carry the nulls,
+    # lists and objects the schema describes.
+    "DEFAULT_PARSER_CLASSES": ["apps.common.parsers.JSONParser"],
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "apps.common.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["apps.common.throttling.AnonRateThrottle"],  # lets requests through if the cache is down

@@ -1,11 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import APIRootView
 
 from apps.accounts.api.token import TokenView
 
 from apps.common.health import health
+from apps.common.views import api_not_found
 
 api_v1 = [
     path("", include("apps.studies.api.urls")),
@@ -38,7 +39,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "v1"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start script as a file, so the docs page runs under the strict CSP.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="kb/api_docs.html"),
+         name="api-docs"),
+    re_path(r"^api/(?P<path>[\s\S]*)\Z", api_not_found),  # after every API route: any other /api/ URL is a JSON 404
     path("api-auth/", include("rest_framework.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The web interface last: it owns "/" and must not shadow any route above.

@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh requirements-dev.txt
 .venv/bin/python -m pip check
+# Known vulnerabilities in the pinned requirements fail the run (allow-list: scripts/audit-allowlist.txt).
+scripts/audit.sh
 
 # The browser tests (tests/web) drive Debian's Chromium headless; install it once (idempotent, as root).
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then

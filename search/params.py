@@ -6,9 +6,12 @@ import base64
 import binascii
 import json
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 
 from apps.common.identifiers import clean_doi
+from apps.common.schema import comma_separated_schema
 from apps.common.roles import is_curator
 from apps.researchers.models import Institution
 from apps.studies.models import LANGUAGE_CHOICES, StudyDesign, StudyType
@@ -16,22 +19,6 @@ from apps.topics.models import Topic
 
 from .backends.base import KINDS, MAX_WINDOW, RANKINGS, SORTS, SearchFilters, SearchRequest
 from .query import MAX_QUERY_LENGTH, QueryError, clean, parse
-
-
-class CommaSeparated(serializers.CharField):
-    """A comma-separated list; each value is validated by ``child`` (by default a plain text field, which
-    refuses NUL characters: the database cannot compare them)."""
-
-    def __init__(self, child=None, max_items=50, **kwargs):
-        self.child, self.max_items = child or serializers.CharField(), max_items
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        values = [v.strip() for v in super().to_internal_value(data).split(",") if v.strip()]
-        if len(values) > self.max_items:
-            raise serializers.ValidationError(f"At most {self.max_items} values.")
-        return [self.child.run_validation(v) for v in values]
 
 
 class QueryField(serializers.CharField):
@@ -43,6 +30,43 @@ class QueryField(serializers.CharField):
 
     def to_internal_value(self, data):
         return clean(super().to_internal_value(data))
+
+
+class CommaSeparated(serializers.CharField):
+    """A comma-separated list (``?design=rct,cohort``); each value is validated by ``child`` (by default
+    plain text, which refuses NUL characters: the database cannot compare them). In the OpenAPI schema:
+    an array of ``child`` sent as one comma-separated value (``style: form, explode: false``)."""
+
+    def __init__(self, child=None, max_items=50, **kwargs):
+        self.child, self.max_items = child or serializers.CharField(), max_items
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        values = [v.strip() for v in super().to_internal_value(data).split(",") if v.strip()]
+        if len(values) > self.max_items:
+            raise serializers.ValidationError(f"At most {self.max_items} values.")
+        return [self.child.run_validation(v) for v in values]
+
+
+class OptionalBooleanField(serializers.BooleanField):
+    """``true`` or ``false``, or absent (``None``); "null" is not a value."""
+
+    NULL_VALUES = frozenset()
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_null=True, default=None, **kwargs)
+
+
+class CommaSeparatedExtension(OpenApiSerializerFieldExtension):
+    target_class = CommaSeparated
+
+    def map_serializer_field(self, auto_schema, direction):
+        item = auto_schema._map_serializer_field(self.target.child, direction)
+        if item.get("type") == "string" and "enum" not in item:
+            item["pattern"] = "^[^\\u0000,]*$"  # a comma separates values; NUL is refused
+        return comma_separated_schema(item, self.target.max_items)
 
 
 class SearchParamsSerializer(serializers.Serializer):
@@ -67,7 +91,7 @@ class SearchParamsSerializer(serializers.Serializer):
     researcher = CommaSeparated(child=serializers.IntegerField(min_value=1, max_value=2**62))
     institution = CommaSeparated(child=serializers.IntegerField(min_value=1, max_value=2**62),
                                  help_text="Institution ids; each includes its sub-units.")
-    has_summary = serializers.BooleanField(required=False, allow_null=True, default=None)
+    has_summary = OptionalBooleanField()
     doi = CommaSeparated(help_text="DOIs, comma-separated.")
     include_drafts = serializers.BooleanField(default=False, help_text="Curators only: include drafts.")
     facets = serializers.BooleanField(default=True)
@@ -84,12 +108,14 @@ class SearchParamsSerializer(serializers.Serializer):
                               max_items=20)
 
     def validate_cursor(self, value):
+        """A cursor is opaque: one this API did not make points to no page, a 404 (like a page number past
+        the last) that names the parameter."""
         try:
             decoded = json.loads(base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)))
         except (binascii.Error, ValueError, UnicodeDecodeError):
-            raise serializers.ValidationError("Not a cursor from this API.")
+            decoded = None
         if not isinstance(decoded, list) or len(decoded) > 8:
-            raise serializers.ValidationError("Not a cursor from this API.")
+            raise NotFound({"cursor": ["Not a cursor from this API: it points to no page."]})
         return decoded
 
     def validate(self, attrs):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.utils.feedgenerator import Atom1Feed
+import re
+
+from django.utils.feedgenerator import Atom1Feed, SimplerXMLGenerator
 from django.utils.html import escape, linebreaks
 
 from apps.summaries.models import Audience
@@ -10,9 +12,36 @@ from apps.summaries.models import Audience
 AUTHOR = "ROP – Nasjonal kompetansetjeneste for samtidig rusmisbruk og psykisk lidelse (kb)"
 
 
+#: Characters XML 1.0 cannot hold (C0 controls but tab, newline and return; lone surrogates; U+FFFE/U+FFFF).
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value):
+    """``value`` without the characters XML 1.0 cannot hold (a title or a saved search's name may have them)."""
+    return XML_INVALID.sub("", value) if isinstance(value, str) else value
+
+
+class XMLSafeGenerator(SimplerXMLGenerator):
+    """Django's feed writer, which raises on control characters, given text and attributes without them."""
+
+    def characters(self, content):
+        super().characters(xml_text(content))
+
+    def startElement(self, name, attrs):
+        super().startElement(name, {key: xml_text(value) for key, value in (attrs or {}).items()})
+
+
 class StudyFeed(Atom1Feed):
     """Atom with an HTML ``content`` per entry (the abstract and the plain-language summaries) and a
-    ``related`` link to the DOI."""
+    ``related`` link to the DOI. Characters XML cannot hold are left out rather than failing the feed."""
+
+    def write(self, outfile, encoding):  # Atom1Feed.write with the XML-safe generator
+        handler = XMLSafeGenerator(outfile, encoding, short_empty_elements=True)
+        handler.startDocument()
+        handler.startElement("feed", self.root_attributes())
+        self.add_root_elements(handler)
+        self.write_items(handler)
+        handler.endElement("feed")
 
     def add_item_elements(self, handler, item):
         super().add_item_elements(handler, item)

@@ -7,6 +7,36 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+class Conflict(exceptions.APIException):
+    """409: the request is well formed but the resource's current state does not allow it."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The change conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+#: Validation errors that are not about the request's form but about what exists: a value another row
+#: already holds (409, like a state conflict), or a reference to a row that does not exist (404, as
+#: JSON:API asks). The body still names each field.
+CONFLICT_CODES = {"unique", "conflict"}
+MISSING_CODES = {"does_not_exist"}
+
+
+def _leaf_codes(codes):
+    if isinstance(codes, dict):
+        return {c for value in codes.values() for c in _leaf_codes(value)}
+    if isinstance(codes, (list, tuple)):
+        return {c for value in codes for c in _leaf_codes(value)}
+    return {codes}
+
+
+def _validation_status(exc):
+    codes = _leaf_codes(exc.get_codes())
+    if codes and codes <= CONFLICT_CODES | MISSING_CODES:
+        return status.HTTP_404_NOT_FOUND if codes & MISSING_CODES else status.HTTP_409_CONFLICT
+    return status.HTTP_400_BAD_REQUEST
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -17,6 +47,8 @@ def exception_handler(exc, context):
         return Response({"detail": "Search is unavailable at the moment; please try again shortly.",
                          "code": "search_unavailable"}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.ValidationError):
+        response.status_code = _validation_status(exc)
     if response is None and isinstance(exc, IntegrityError):
         # A race past validation (e.g. two clients creating the same DOI at once).
         return Response({"detail": "The change conflicts with existing data.", "code": "conflict"},

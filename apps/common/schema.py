@@ -1,4 +1,5 @@
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from rest_framework.permissions import SAFE_METHODS
 
 from .permissions import CuratorWriteOrReadOnly
@@ -10,6 +11,17 @@ ERROR_SCHEMA = {
 }
 
 
+NO_NUL = "^[^\\u0000]*$"
+
+#: Marks an array parameter that is sent as one comma-separated value (removed from the published schema).
+COMMA_SEPARATED = "x-kb-comma-separated"
+
+
+def comma_separated_schema(item_schema, max_items):
+    """The schema of a query parameter listing values separated by commas (``?design=rct,cohort``)."""
+    return {"type": "array", "items": item_schema, "maxItems": max_items, COMMA_SEPARATED: True}
+
+
 class AutoSchema(SpectacularAutoSchema):
     """kb's schema conventions: public reads are open to anonymous clients; error responses are documented."""
 
@@ -19,6 +31,45 @@ class AutoSchema(SpectacularAutoSchema):
         if public_read and self.method in SAFE_METHODS and {} not in auths:
             auths.append({})
         return auths
+
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            repeated = parameter["schema"].get("type") == "array" and parameter.get("explode", True)
+            if parameter["in"] == "query" and not parameter.get("required") and not repeated:
+                # DRF and django-filter read ``?name=`` as "not given"; say so, so that clients may send it.
+                parameter["allowEmptyValue"] = True
+        return parameters
+
+    def _get_filter_parameters(self):
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            schema = parameter["schema"]
+            plain_text = schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema)
+            if plain_text and parameter["name"] != "ordering":  # DRF ignores an unknown ordering
+                schema["pattern"] = NO_NUL  # django-filter's text fields refuse NUL characters
+        return parameters
+
+    def _process_override_parameters(self, direction="request"):
+        parameters = super()._process_override_parameters(direction)
+        for parameter in parameters.values():
+            if parameter and parameter["schema"].pop(COMMA_SEPARATED, False):
+                parameter.update(style="form", explode=False)
+        return parameters
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request":
+            if schema.get("type") == "array" and getattr(field, "allow_empty", True) is False:
+                schema.setdefault("minItems", 1)  # DRF refuses an empty list here; say so
+            validators = getattr(field, "validators", ())
+            regexes = [v.regex.pattern for v in validators if isinstance(v, RegexValidator) and not v.inverse_match]
+            if len(regexes) == 1 and schema.get("type") == "string" and "pattern" not in schema:
+                schema["pattern"] = regexes[0].replace("\\Z", "$")  # e.g. a slug's letters, digits, - and _
+            refuses_nul = any(isinstance(v, ProhibitNullCharactersValidator) for v in validators)
+            if refuses_nul and schema.get("type") == "string" and not {"pattern", "format", "enum"} & set(schema):
+                schema["pattern"] = NO_NUL  # DRF refuses NUL characters in text
+        return schema
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -34,9 +85,15 @@ class AutoSchema(SpectacularAutoSchema):
         if self.method not in SAFE_METHODS or not self.get_auth() or {} not in self.get_auth():
             add(401, "Authentication is required.")
             add(403, "The signed-in user may not do this.")
-        if "{" in self.path or has_params:
-            add(404, "Not found (or not visible to this user; an invalid page number).")
+        if "{" in self.path or has_params or self.method not in SAFE_METHODS:
+            add(404, "Not found (or not visible to this user; a page past the last; a cursor this API did not "
+                     "make; in a body, an id or slug that names nothing: the body names the field).")
+        if self.method not in SAFE_METHODS:
+            add(409, "Conflict: a value another row already holds, a change the current state does not allow, "
+                     "or a row other rows still refer to.")
         add(429, "Too many requests from an anonymous client; retry later.")
+        if has_params:  # answered by the HTTP server in front of kb, in its own format
+            responses.setdefault("414", {"description": "The URL is longer than the server accepts (send fewer values)."})
         if getattr(self.view, "uses_search_engine", False):
             add(503, "The search engine is unavailable for a moment; retry shortly.")
         return responses

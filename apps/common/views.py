@@ -1,4 +1,5 @@
 from django.db import connection
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import viewsets
 
 
@@ -30,6 +31,26 @@ def check_database():
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return {"status": "ok", "vendor": connection.vendor}
+
+
+@csrf_exempt  # a 404 must not turn into a CSRF 403 (an HTML page) for a client that sends a session cookie
+def api_not_found(request, path=""):
+    """Every /api/ URL that no API route matches: a JSON 404, also under DEBUG (where Django would answer
+    with its HTML debug page). A URL that only lacks its trailing slash says so."""
+    from django.http import HttpResponsePermanentRedirect, JsonResponse
+    from django.urls import Resolver404, resolve
+
+    if not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            if request.method in ("GET", "HEAD"):
+                return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+            return JsonResponse({"detail": f"Not found: the URL ends with a slash ({request.path}/).",
+                                 "code": "not_found"}, status=404)
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
 
 
 def not_found(request, exception=None):

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 
-from apps.common.filters import IdFilter
+from apps.common.filters import BooleanFilter, IdFilter
 from apps.studies.models import Authorship, Status, Study
 from apps.topics.models import Topic
 
@@ -9,7 +9,7 @@ from .models import Affiliation, HealthRegion, Institution, Researcher
 
 
 class ResearcherFilterSet(django_filters.FilterSet):
-    member = django_filters.BooleanFilter(field_name="member_since", lookup_expr="isnull", exclude=True,
+    member = BooleanFilter(field_name="member_since", lookup_expr="isnull", exclude=True,
                                           label="Network members only (true) or non-members (false)")
     member_since_from = django_filters.DateFilter(field_name="member_since", lookup_expr="gte",
                                                   label="Members who joined on or after this date")
@@ -17,7 +17,7 @@ class ResearcherFilterSet(django_filters.FilterSet):
                                                 label="Members who joined on or before this date")
     institution = IdFilter(method="filter_institution",
                            label="Institution id (includes its sub-units)")
-    current = django_filters.BooleanFilter(
+    current = BooleanFilter(
         method="filter_current", label="With institution or health_region: only current affiliations count")
     health_region = django_filters.ChoiceFilter(choices=HealthRegion.choices, method="filter_health_region")
     topic = django_filters.CharFilter(

@@ -64,7 +64,7 @@ class ExportNegotiation(BaseContentNegotiation):
 
 
 def chosen_format(request) -> str:
-    fmt = request.query_params.get("format")
+    fmt = request.query_params.get("format") or None  # ``?format=`` is no format: the Accept header decides
     if fmt is not None:
         if fmt not in FORMATS:
             raise ValidationError({"format": [f"Choose one of {', '.join(FORMATS)} (not {fmt[:40]!r})."]})

@@ -1,6 +1,6 @@
 import django_filters
 
-from apps.common.filters import CommaListFilter, IdFilter, YearFilter
+from apps.common.filters import BooleanFilter, CommaListFilter, IdFilter, YearFilter
 from apps.common.identifiers import clean_doi, clean_pmid
 from apps.researchers.models import Institution
 from apps.topics.models import Topic
@@ -21,8 +21,8 @@ class StudyFilterSet(django_filters.FilterSet):
                                               label="Institution id (an author affiliated with it or a sub-unit)")
     year = YearFilter()
     venue = IdFilter()
-    has_summary = django_filters.BooleanFilter(method="filter_has_summary")
-    retracted = django_filters.BooleanFilter()
+    has_summary = BooleanFilter(method="filter_has_summary")
+    retracted = BooleanFilter()
     doi = CommaListFilter(field_name="doi", max_items=50, normalize=clean_doi,
                           label="One DOI or up to 50, comma-separated; resolver prefix optional")
     pmid = CommaListFilter(field_name="pmid", max_items=50, normalize=clean_pmid,

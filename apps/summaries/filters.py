@@ -1,6 +1,6 @@
 import django_filters
 
-from apps.common.filters import IdFilter
+from apps.common.filters import BooleanFilter, IdFilter, ScoreFilter
 
 from .models import SUMMARY_LANGUAGES, Audience, Summary, SummaryStatus
 
@@ -10,11 +10,11 @@ class SummaryFilterSet(django_filters.FilterSet):
     audience = django_filters.MultipleChoiceFilter(choices=Audience.choices)
     language = django_filters.ChoiceFilter(choices=SUMMARY_LANGUAGES)
     status = django_filters.ChoiceFilter(choices=SummaryStatus.choices)
-    needs_review = django_filters.BooleanFilter(
+    needs_review = BooleanFilter(
         label="Summaries whose study changed materially since they were last checked (a curator's work list)")
     last_checked_before = django_filters.DateFilter(
         method="filter_last_checked_before", label="Not checked since this date (never checked included)")
-    lix_max = django_filters.NumberFilter(field_name="readability_lix", lookup_expr="lte",
+    lix_max = ScoreFilter(field_name="readability_lix", lookup_expr="lte",
                                           label="Readability: LIX at most this (lower is easier)")
 
     class Meta:

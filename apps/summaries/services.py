@@ -20,7 +20,7 @@ INITIAL_STATUSES = {SummaryStatus.DRAFT, SummaryStatus.IN_REVIEW}
 class WorkflowError(Exception):
     """A change the workflow does not allow. ``status`` is the HTTP status the API answers with."""
 
-    status = 400
+    status = 409
     code = "invalid_transition"
 
     def __init__(self, message, code=None):

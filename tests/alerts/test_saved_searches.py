@@ -155,3 +155,17 @@ def test_saved_search_feed_access(reader_client, reader, curator_client, anon_cl
     assert anon_client.get(path, {"key": "wrong"}).status_code == 404
     assert curator_client.get(path).status_code == 404       # someone else's
     assert anon_client.get("/api/v1/saved-searches/999999/feed.atom", {"key": key}).status_code == 404
+
+
+def test_feeds_leave_out_characters_xml_cannot_hold(reader_client, anon_client):
+    """A saved search's name or a study's title with control characters answered 500 (XML 1.0 cannot hold
+    them); the feed now leaves those characters out and stays valid XML."""
+    topic = factories.topic(slug="h-act")
+    factories.study(title="Bell\x07 and\x1b escape", topics=[topic], abstract="Form\x0cfeed")
+    body = reader_client.post("/api/v1/saved-searches/", {"name": "Mine\x01\x1f", "params": {"topic": "h-act"}},
+                              format="json").json()
+    root = parse_atom(anon_client.get(f"/api/v1/saved-searches/{body['id']}/feed.atom",
+                                      {"key": body["feed_url"].split("key=")[1]}))
+    assert root.find(f"{ATOM}title").text == "kb: Mine"
+    assert titles(root) == ["Bell and escape (2015)"]
+    parse_atom(anon_client.get("/api/v1/search/feed.atom", {"topic": "h-act", "q": "bell\x07"}))

@@ -21,16 +21,16 @@ def test_researcher_with_affiliations_and_orcid(curator_client, anon_client):
     assert body["affiliations"][0]["institution"] == inst.pk and body["affiliations"][0]["current"]
 
 
-@pytest.mark.parametrize("payload,field", [
-    ({"given_name": "A", "family_name": "B", "orcid": "0000-0002-1825-0098"}, "orcid"),
-    ({"given_name": "A"}, "family_name"),
-    ({"given_name": "A", "family_name": "B", "email": "nope"}, "email"),
+@pytest.mark.parametrize("payload,field,status", [
+    ({"given_name": "A", "family_name": "B", "orcid": "0000-0002-1825-0098"}, "orcid", 400),
+    ({"given_name": "A"}, "family_name", 400),
+    ({"given_name": "A", "family_name": "B", "email": "nope"}, "email", 400),
     ({"given_name": "A", "family_name": "B",
-      "affiliations": [{"institution": 999999}]}, "affiliations"),
+      "affiliations": [{"institution": 999999}]}, "affiliations", 404),  # an id that names nothing
 ])
-def test_researcher_validation(curator_client, payload, field):
+def test_researcher_validation(curator_client, payload, field, status):
     response = curator_client.post("/api/v1/researchers/", payload, format="json")
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == status and field in response.json()
 
 
 def test_researcher_filters(anon_client):
@@ -58,7 +58,7 @@ def test_topic_tree_and_protected_delete(curator_client, anon_client):
     children = anon_client.get("/api/v1/topics/", {"parent": "x-services"}).json()
     assert [t["slug"] for t in children] == ["x-act"]
     response = curator_client.delete("/api/v1/topics/x-services/")
-    assert response.status_code == 400 and "parent" in response.json()
+    assert response.status_code == 409 and "parent" in response.json()
 
 
 def test_seeded_topic_vocabulary_is_bilingual(anon_client):
@@ -78,7 +78,7 @@ def test_summary_publication_sets_published_at(curator_client, anon_client):
     assert anon_client.get(f"/api/v1/summaries/{sid}/").status_code == 404
     # Publication is a workflow step now: a direct status edit is refused, another curator approves.
     response = curator_client.patch(f"/api/v1/summaries/{sid}/", {"status": "published"}, format="json")
-    assert response.status_code == 400 and "status" in response.json()
+    assert response.status_code == 409 and "status" in response.json()
     assert curator_client.post(f"/api/v1/summaries/{sid}/submit/").status_code == 200
     from tests.conftest import _client
 

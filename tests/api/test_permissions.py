@@ -153,7 +153,10 @@ def test_token_and_session_authentication(curator):
     token_client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     assert token_client.get("/api/v1/me/").json()["is_curator"] is True
     session_client = APIClient()
-    assert session_client.login(username=curator.username, password="a-Long-pass-phrase-9")
+    from django.http import HttpRequest
+
+    # django-axes (sign-in lock-out) needs the request that signs in
+    assert session_client.login(request=HttpRequest(), username=curator.username, password="a-Long-pass-phrase-9")
     assert session_client.get("/api/v1/me/").json()["is_curator"] is True
 
 

@@ -45,7 +45,6 @@ def test_create_study_with_authors_topics_and_venue(curator_client):
     ({"title": "x", "year": 1200}, "year"),
     ({"title": "x", "type": "novel"}, "type"),
     ({"title": "x", "design": "anecdote"}, "design"),
-    ({"title": "x", "topics": ["no-such-topic"]}, "topics"),
     ({"title": "x", "year": 2000, "day": 3}, "day"),
     ({"title": "x", "authors": [{"researcher": None}]}, "authors"),
     ({"title": "x", "url": "not a url"}, "url"),
@@ -59,10 +58,23 @@ def test_validation_errors_name_the_field_and_write_nothing(curator_client, payl
     assert Study.objects.count() == before
 
 
+def test_a_reference_to_nothing_is_a_404_naming_the_field(curator_client):
+    """A well-formed slug or id that names no row is not a malformed request: 404 (as JSON:API asks), and the
+    body names the field."""
+    response = curator_client.post("/api/v1/studies/", {"title": "x", "topics": ["no-such-topic"]}, format="json")
+    assert response.status_code == 404 and "does not exist" in response.json()["topics"][0]
+    assert not Study.objects.exists()
+
+
+def test_form_encoded_bodies_are_refused(curator_client):
+    response = curator_client.post("/api/v1/studies/", {"title": "x"}, format="multipart")
+    assert response.status_code == 415 and not Study.objects.exists()
+
+
 def test_duplicate_doi_is_rejected_case_insensitively(curator_client):
     existing = factories.study(doi="10.1000/xyz")
     response = curator_client.post("/api/v1/studies/", {"title": "Copy", "doi": "doi:10.1000/XYZ"}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409  # the request is fine; the DOI is another study's
     assert str(existing.pk) in response.json()["doi"][0]
 
 
@@ -138,8 +150,10 @@ def test_pagination_has_count_links_and_a_maximum_page_size(anon_client):
     body = anon_client.get("/api/v1/studies/", {"page_size": 3}).json()
     assert body["count"] == 7 and len(body["results"]) == 3
     assert body["next"] and body["previous"] is None
-    body = anon_client.get("/api/v1/studies/", {"page_size": 1000}).json()
-    assert len(body["results"]) == 7  # capped at 100, which is more than there are
+    for bad in ({"page_size": 1000}, {"page_size": 0}, {"page_size": "null"}, {"page": "x"}, {"page": 0}):
+        response = anon_client.get("/api/v1/studies/", bad)
+        assert response.status_code == 400 and set(bad) <= set(response.json()), bad
+    assert len(anon_client.get("/api/v1/studies/", {"page_size": 100}).json()["results"]) == 7
     assert anon_client.get("/api/v1/studies/", {"page": 99}).status_code == 404
 
 
@@ -187,7 +201,7 @@ def test_publish_action_and_bulk_topic_assignment(curator_client, anon_client):
     assert set(other.topics.values_list("slug", flat=True)) == {"t-one", "t-two"}
     response = curator_client.post("/api/v1/studies/assign-topics/", {"studies": [draft.pk], "topics": ["nope"]},
                                    format="json")
-    assert response.status_code == 400 and "topics" in response.json()
+    assert response.status_code == 404 and "topics" in response.json()
 
 
 def test_has_summary_means_a_published_summary_for_curators_too(curator_client, curator):
@@ -204,3 +218,13 @@ def test_has_summary_means_a_published_summary_for_curators_too(curator_client, 
     listed = {s["id"] for s in curator_client.get("/api/v1/studies/", {"has_summary": "true"}).json()["results"]}
     selected = set(apply_filters(Study.objects.all(), SearchFilters(has_summary=True)).values_list("id", flat=True))
     assert listed == selected == {summarised.pk}
+
+
+def test_a_lone_surrogate_in_a_json_body_is_a_400(curator_client):
+    """"\\ud83d" without its pair decodes to text no database stores (PostgreSQL answered 500)."""
+    response = curator_client.post("/api/v1/studies/", data='{"title": "x \\ud83d y"}', content_type="application/json")
+    assert response.status_code == 400 and "surrogate" in response.json()["detail"]
+    assert not Study.objects.exists()
+    emoji = curator_client.post("/api/v1/studies/", data='{"title": "x \\ud83d\\ude00 y"}',
+                                content_type="application/json")
+    assert emoji.status_code == 201 and emoji.json()["title"] == "x \U0001F600 y"

@@ -61,7 +61,7 @@ def test_an_edit_cannot_publish(curator_client, method):
     payload = {"studies": [study.pk], "audience": "practitioners", "language": "nb", "title": "T", "body": "B",
                "status": "published"}
     response = getattr(curator_client, method)(f"/api/v1/summaries/{body['id']}/", payload, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409  # well formed, but the workflow's state does not allow it
     assert "approve" in response.json()["status"][0]
     assert Summary.objects.get(pk=body["id"]).status == "draft"
 
@@ -70,7 +70,7 @@ def test_a_new_summary_cannot_start_published(curator_client):
     response = curator_client.post("/api/v1/summaries/", {
         "studies": [factories.study().pk], "audience": "researchers", "language": "en", "title": "Short",
         "body": "Text.", "status": "published"}, format="json")
-    assert response.status_code == 400 and "status" in response.json()
+    assert response.status_code == 409 and "status" in response.json()
     assert not Summary.objects.exists()
 
 
@@ -86,7 +86,7 @@ def test_same_status_in_an_edit_is_accepted(curator_client):
 def test_transitions_out_of_order_are_refused_with_a_message(reviewer_client, action, status):
     summary = factories.summary(studies=[factories.study()], status=status, author=factories.user("curator"))
     response = reviewer_client.post(f"/api/v1/summaries/{summary.pk}/{action}/")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert status.replace("_", " ") in response.json()["detail"] or status in response.json()["detail"]
     summary.refresh_from_db()
     assert summary.status == status

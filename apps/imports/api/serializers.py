@@ -114,7 +114,9 @@ class EditedStudySerializer(serializers.Serializer):
 
 class UndoConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    edited_studies = EditedStudySerializer(many=True)
+    edited_studies = EditedStudySerializer(many=True, required=False,
+                                           help_text="Undo only: the studies changed since the import (absent when "
+                                                     "the job's state is the reason).")
 
 
 class ReviewEntrySerializer(serializers.Serializer):

@@ -6,10 +6,13 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from apps.common.pagination import PAGE_PARAMETERS
+from apps.common.parsers import JSONParser
 from apps.common.permissions import IsCurator
+from apps.common.schema import comma_separated_schema
 from apps.studies.models import Authorship
 
 from .. import services
@@ -82,9 +85,8 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                         status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
     @extend_schema(responses=OUTCOME_PAGE, parameters=[
-        OpenApiParameter("outcome", str, description="Only these outcomes, comma-separated: "
-                         + ", ".join(Outcome.values) + "."),
-        OpenApiParameter("page", int), OpenApiParameter("page_size", int)])
+        OpenApiParameter("outcome", comma_separated_schema({"type": "string", "enum": Outcome.values}, len(Outcome.values)),
+                         description="Only these outcomes, comma-separated."), *PAGE_PARAMETERS])
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def outcomes(self, request, pk=None):
         """The report: what became of every raw entry of the file, in file order (paginated)."""

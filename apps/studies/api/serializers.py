@@ -92,7 +92,8 @@ class StudySerializer(serializers.ModelSerializer):
         if self.instance is not None:
             qs = qs.exclude(pk=self.instance.pk)
         if value and qs.exists():
-            raise serializers.ValidationError(f"Another study already has this {label} (id {qs.first().pk}).")
+            raise serializers.ValidationError(f"Another study already has this {label} (id {qs.first().pk}).",
+                                              code="unique")
 
     def validate_doi(self, value):
         value = clean_doi(value)
@@ -150,3 +151,7 @@ class TopicAssignmentSerializer(serializers.Serializer):
     topics = serializers.SlugRelatedField(slug_field="slug", queryset=Topic.objects.all(), many=True,
                                           allow_empty=False)
     replace = serializers.BooleanField(default=False)
+
+
+class RelatedParamsSerializer(serializers.Serializer):
+    size = serializers.IntegerField(default=10, min_value=1, max_value=50, help_text="How many related studies.")

@@ -1,8 +1,7 @@
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -16,7 +15,7 @@ from .. import publication, services
 from ..filters import StudyFilterSet
 from ..models import Authorship, PublicationJob, Study
 from .publication import PublicationJobSerializer, PublicationPreviewSerializer, PublicationRequestSerializer
-from .serializers import StudyListSerializer, StudySerializer, TopicAssignmentSerializer
+from .serializers import RelatedParamsSerializer, StudyListSerializer, StudySerializer, TopicAssignmentSerializer
 
 PUBLICATION_RESULT = PolymorphicProxySerializer(
     component_name="PublicationResult", serializers=[PublicationJobSerializer, PublicationPreviewSerializer],
@@ -91,20 +90,18 @@ class StudyViewSet(KBModelViewSet):
             return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
         return Response(data)
 
-    @extend_schema(responses=StudyListSerializer(many=True),
-                   parameters=[OpenApiParameter("size", int, description="How many (1-50, default 10).")])
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=StudyListSerializer(many=True), parameters=[RelatedParamsSerializer])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def related(self, request, pk=None):
         """Studies similar to this one: shared words in title, keywords, topics and abstract, fused with the
-        studies nearest in meaning when vectors exist (search/fusion.py)."""
+        studies nearest in meaning when vectors exist (search/fusion.py). A plain list, not paginated."""
         from search.backends import get_backend
         from search.results import hydrate
 
         study = self.get_object()
-        try:
-            size = max(1, min(50, int(request.query_params.get("size", 10))))
-        except ValueError:
-            raise ValidationError({"size": "A whole number from 1 to 50."})
+        params = RelatedParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        size = params.validated_data["size"]
         hits = get_backend().related(study.pk, include_drafts=is_curator(request.user), size=size)
         objects = hydrate("studies", hits, request.user)
         return Response(StudyListSerializer(objects, many=True, context=self.get_serializer_context()).data)

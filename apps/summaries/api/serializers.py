@@ -63,11 +63,11 @@ class SummarySerializer(serializers.ModelSerializer):
         if self.instance is None and value not in services.INITIAL_STATUSES:
             raise serializers.ValidationError(
                 "A new summary starts as draft or in_review; it is published by another curator's approval "
-                "(POST /api/v1/summaries/{id}/approve/).")
+                "(POST /api/v1/summaries/{id}/approve/).", code="conflict")
         if self.instance is not None and value != self.instance.status:
             raise serializers.ValidationError(
                 f"The status is {self.instance.status!r}; change it with the workflow actions (POST "
-                f".../submit/, .../approve/, .../reject/, .../archive/), not by an edit.")
+                f".../submit/, .../approve/, .../reject/, .../archive/), not by an edit.", code="conflict")
         return value
 
     def _save(self, validated_data, instance=None):
@@ -75,7 +75,7 @@ class SummarySerializer(serializers.ModelSerializer):
         try:
             return services.save_summary(self.context["request"].user, validated_data, instance, change_note=note)
         except services.WorkflowError as exc:
-            raise serializers.ValidationError({"status": [exc.message]})
+            raise serializers.ValidationError({"status": [exc.message]}, code="conflict")
 
     def create(self, validated_data):
         return self._save(validated_data)

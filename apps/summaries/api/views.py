@@ -16,7 +16,7 @@ def _transition_schema(summary_text):
     return extend_schema(
         request=None, description=summary_text,
         responses={200: SummarySerializer,
-                   400: OpenApiResponse(WorkflowErrorSerializer, description="Not allowed in the current status."),
+                   409: OpenApiResponse(WorkflowErrorSerializer, description="Not allowed in the current status."),
                    403: OpenApiResponse(WorkflowErrorSerializer,
                                         description="Not a curator (or, to approve: the summary's author).")})
 

@@ -1,7 +1,8 @@
 import django_filters
 from django.db.models import ProtectedError
-from rest_framework.exceptions import ValidationError
 
+from apps.common.exceptions import Conflict
+from apps.common.filters import BooleanFilter
 from apps.common.views import KBModelViewSet
 
 from ..models import Topic
@@ -10,7 +11,7 @@ from .serializers import TopicSerializer
 
 class TopicFilterSet(django_filters.FilterSet):
     parent = django_filters.CharFilter(field_name="parent__slug", label="Parent slug")
-    root = django_filters.BooleanFilter(field_name="parent", lookup_expr="isnull", label="Top-level topics only")
+    root = BooleanFilter(field_name="parent", lookup_expr="isnull", label="Top-level topics only")
 
     class Meta:
         model = Topic
@@ -32,4 +33,4 @@ class TopicViewSet(KBModelViewSet):
         try:
             instance.delete()
         except ProtectedError:
-            raise ValidationError({"parent": "This topic has sub-topics; move or delete them first."})
+            raise Conflict({"parent": ["This topic has sub-topics; move or delete them first."]})
