@@ -33,6 +33,8 @@ SAVED_PARAMS = "params or query_string but not both, and params' values checked 
 AS_TEXT = ("a wrong-typed value (an object, a list) written into the query string is text the parameter admits "
            "(a topic slug, a comma-separated list)")
 TOPIC_PARENT = "an empty parent is read as none (null), which the schema's slug pattern does not admit"
+NUMBER_AS_TEXT = "a number sent for a text field is read as its text (DRF's CharField); refusing it needs a strict base"
+ONE_SELECTION = "exactly one of ids, import_job or filters (a rule across fields), and the studies or job must exist"
 
 
 def _writes(resource, check, reason):
@@ -52,6 +54,10 @@ KNOWN = {
     **_writes("studies", "positive_data_acceptance", CHECK_DIGITS),
     **_writes("saved-searches", "positive_data_acceptance", SAVED_PARAMS),
     **_writes("topics", "negative_data_rejection", TOPIC_PARENT),
+    **{key: NUMBER_AS_TEXT for resource in ("institutions", "researchers", "studies", "saved-searches")
+       for key in _writes(resource, "negative_data_rejection", NUMBER_AS_TEXT)},
+    **{("positive_data_acceptance", f"POST /api/v1/studies/{kind}/"): ONE_SELECTION
+       for kind in ("publish", "unpublish")},
     ("negative_data_rejection", "POST /api/v1/imports/"): "multipart form values are text: dry_run's wrong types "
                                                           "read as false",
     ("positive_data_acceptance", "POST /api/v1/imports/"): "an empty file is refused",

@@ -2,6 +2,7 @@
 
 from django.http import QueryDict
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.imports.models import ImportJob
@@ -28,6 +29,12 @@ def _filter_data(value) -> QueryDict:
     return data
 
 
+@extend_schema_field({"oneOf": [{"type": "object", "minProperties": 1, "additionalProperties": True},
+                               {"type": "string", "minLength": 1}]})
+class FiltersField(serializers.JSONField):
+    """The study list's filters: an object, or the list's query string."""
+
+
 class PublicationRequestSerializer(serializers.Serializer):
     """Choose the studies by exactly one of ``ids``, ``import_job`` or ``filters``."""
 
@@ -35,7 +42,7 @@ class PublicationRequestSerializer(serializers.Serializer):
                                 max_length=MAX_IDS, help_text="Study ids.")
     import_job = serializers.IntegerField(required=False, min_value=1,
                                           help_text="An import job: the studies it created or changed.")
-    filters = serializers.JSONField(required=False, help_text=(
+    filters = FiltersField(required=False, help_text=(
         "The filters of GET /api/v1/studies/ (year_from, year_to, type, design, language, status, topic, "
         "researcher, institution, year, venue, has_summary, retracted, doi, pmid), as an object or as the "
         "list's query string; at least one."))
