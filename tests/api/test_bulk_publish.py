@@ -133,6 +133,8 @@ def test_select_the_studies_of_an_import_job(curator_client, curator, settings, 
     ({"ids": ["x"]}, "ids"),
     ({"ids": [999999]}, "ids"),
     ({"import_job": 999999}, "import_job"),
+    ({"ids": [2**64]}, "ids"),  # beyond the database's integers (SQLite answered 500)
+    ({"import_job": 2**90}, "import_job"),
     ({"filters": {"year_from": "soon"}}, "filters"),
     ({"filters": {"colour": "blue"}}, "filters"),
     ({"filters": {}}, "filters"),

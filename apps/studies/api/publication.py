@@ -5,6 +5,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.common.filters import MAX_ID
 from apps.imports.models import ImportJob
 from apps.imports.selection import NotSelectable, written_study_ids
 
@@ -38,9 +39,9 @@ class FiltersField(serializers.JSONField):
 class PublicationRequestSerializer(serializers.Serializer):
     """Choose the studies by exactly one of ``ids``, ``import_job`` or ``filters``."""
 
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, allow_empty=False,
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, allow_empty=False,
                                 max_length=MAX_IDS, help_text="Study ids.")
-    import_job = serializers.IntegerField(required=False, min_value=1,
+    import_job = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                           help_text="An import job: the studies it created or changed.")
     filters = FiltersField(required=False, help_text=(
         "The filters of GET /api/v1/studies/ (year_from, year_to, type, design, language, status, topic, "
