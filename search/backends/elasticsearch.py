@@ -20,8 +20,8 @@ from apps.common.readahead import ReadAhead
 from .. import embedders, es_analysis, fusion, sources
 from .. import vector_store as vectors
 from ..documents import DOCUMENTS
-from . import es_client
-from . import es_query
+from .es_client import make_client
+from .es_query import FACET_FIELDS, filters_of, highlighting, sort_order, text_query
 from .base import (
     FACETS, KINDS, MAX_WINDOW, FacetValue, Hit, SearchBackend, SearchRequest, SearchResponse, SearchUnavailable,
     Suggestion, query_vector, related_hits, related_vector, topic_suggestions,
@@ -52,7 +52,7 @@ class ElasticsearchBackend(SearchBackend):
 
     def __init__(self, config):
         self.config = config
-        self.client = es_client.make_client(config)
+        self.client = make_client(config)
         self.prefix = config.get("INDEX_PREFIX") or "kb"
         self._flavour = None
 
@@ -199,13 +199,13 @@ class ElasticsearchBackend(SearchBackend):
         popular search (the home page: every published study) come from memory.
         """
         kind = request.kind
-        always, facet_filters = es_query.filters(request)
-        text = es_query.text_query(kind, request.query)
+        always, facet_filters = filters_of(request)
+        text = text_query(kind, request.query)
         index = self.alias(kind)
         s = Search(using=self.client, index=index).query(Q("bool", must=[text], filter=always))
         if facet_filters:
             s = s.post_filter(Q("bool", filter=list(facet_filters.values())))
-        s = s.sort(*es_query.sort(kind, request.sort, request.query))
+        s = s.sort(*sort_order(kind, request.sort, request.query))
         if request.search_after:
             s = s.extra(search_after=request.search_after, size=request.page_size)
         else:
@@ -220,7 +220,7 @@ class ElasticsearchBackend(SearchBackend):
         by_relevance = kind != "studies" or (request.sort == "relevance" and not request.query.is_empty)
         s = s.extra(track_total_hits=not with_facets, track_scores=not by_relevance).source(False)
         if request.highlight and not request.query.is_empty:
-            s = es_query.highlighting(kind, s)
+            s = highlighting(kind, s)
         if not with_facets:
             return s, None
         return s, self._counting_search(index, text, always, facet_filters)
@@ -239,7 +239,7 @@ class ElasticsearchBackend(SearchBackend):
             if name == "year":
                 bucket.bucket("values", "histogram", field="year", interval=1, min_doc_count=1)
             else:
-                bucket.bucket("values", "terms", field=es_query.FACET_FIELDS[name], size=FACET_SIZE)
+                bucket.bucket("values", "terms", field=FACET_FIELDS[name], size=FACET_SIZE)
         f = f.extra(size=0, track_total_hits=True)
         if knn is not None:
             return f.extra(knn=knn)
@@ -304,8 +304,8 @@ class ElasticsearchBackend(SearchBackend):
         reads the candidates' vectors from the database by id (no second search). The page's word
         matches are highlighted afterwards, by id (fetching the first word matches' highlights in the
         same ``_msearch`` runs the text query a third time: measured slower on two cores)."""
-        always, facet_filters = es_query.filters(request)
-        text = es_query.text_query("studies", request.query)
+        always, facet_filters = filters_of(request)
+        text = text_query("studies", request.query)
         index = self.alias("studies")
         knn_filter = ([q.to_dict() for q in [*always, *facet_filters.values()]]
                       + [{"term": {"vector_model": embedders.get_embedder().identity}}])
@@ -315,7 +315,7 @@ class ElasticsearchBackend(SearchBackend):
                     .extra(size=fusion.POOL).source(False))
         offset = _hybrid_offset(request)
         lexical = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=always))
-                   .sort(*es_query.sort("studies", "relevance", request.query))
+                   .sort(*sort_order("studies", "relevance", request.query))
                    .extra(from_=0, size=min(MAX_WINDOW, max(fusion.WINDOW, offset + request.page_size)),
                           track_total_hits=False).source(False))
         if facet_filters:
@@ -341,7 +341,7 @@ class ElasticsearchBackend(SearchBackend):
         """The highlights of these studies for the words (``text``)."""
         s = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=[Q("ids", values=ids)]))
              .extra(size=len(ids)).source(False))
-        return es_query.highlighting("studies", s)
+        return highlighting("studies", s)
 
     def _highlight_page(self, index, text, hits):
         """Highlights for the hits of one page that match the words (semantic-only hits have none)."""

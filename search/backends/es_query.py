@@ -108,7 +108,7 @@ def _word(kind, word, field=None):
     return Q("dis_max", queries=variants, tie_breaker=TIE_BREAKER)
 
 
-def filters(request: SearchRequest):
+def filters_of(request: SearchRequest):
     """(filters that always apply, facet filters by facet name)."""
     f, q = request.filters, request.query
     always, facet = [], {}
@@ -131,7 +131,7 @@ def filters(request: SearchRequest):
     return always, facet
 
 
-def sort(kind, sort, query):
+def sort_order(kind, sort, query):
     tiebreak = {"id": {"order": "asc"}}
     if kind != "studies":
         return ["_score", tiebreak]
