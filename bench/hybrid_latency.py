@@ -345,9 +345,9 @@ def main():
     print("|---|---|---|")
     for (path, call, i), values in sorted(tooks.items(), key=lambda kv: (paths.index(kv[0][0]), kv[0][1:])):
         print(f"| {labels[path]} | {call + 1}.{i + 1} | {pp(values)} |")
-    print("(hybrid with feedback: 1.1 lexical window, 1.2 kNN; 2.1 counting with the kNN of the moved vector, "
-          "whose first hits are the nearest studies, 2.2 highlights of the likely page; without feedback: 1.1 "
-          "lexical window, 1.2 counting with kNN; lexical: 1.1 page with highlights, 1.2 counting, request-cached)")
+    print("(hybrid, with or without feedback: 1.1 lexical window, 1.2 counting with the kNN, whose first hits are "
+          "the nearest studies; the page's highlights come after, by id (the highlight column); lexical: 1.1 page "
+          "with highlights, 1.2 counting, request-cached)")
     sys.stdout.flush()
 
 
