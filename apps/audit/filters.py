@@ -12,6 +12,16 @@ from apps.common.filters import IdFilter
 from .models import Action, AuditEntry, ObjectType
 
 
+def _in_utc(moment):
+    """``moment`` in UTC: the database takes offsets of at most 15:59 (ISO 8601 allows up to 23:59); a moment
+    past either end of the calendar in UTC (``0001-01-01T00:00+01:00``) is that end."""
+    try:
+        return moment.astimezone(datetime.timezone.utc)
+    except OverflowError:
+        end = datetime.datetime.min if moment.year == 1 else datetime.datetime.max
+        return end.replace(tzinfo=datetime.timezone.utc)
+
+
 class MomentField(forms.CharField):
     """A date (``2025-03-01``) or a date-time (``2025-03-01T12:00:00+01:00``); returns (moment, is_date)."""
 
@@ -23,7 +33,7 @@ class MomentField(forms.CharField):
         try:
             day = parse_date(value) if len(value) == 10 else None
             if day is not None:
-                return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min)), True
+                return _in_utc(timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))), True
             moment = parse_datetime(value)
         except ValueError:
             moment = None
@@ -31,7 +41,7 @@ class MomentField(forms.CharField):
             raise ValidationError("Expected a date (YYYY-MM-DD) or a date-time (ISO 8601).")
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
-        return moment, False
+        return _in_utc(moment), False
 
 
 class MomentFilter(django_filters.Filter):

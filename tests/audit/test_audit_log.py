@@ -137,6 +137,12 @@ def test_filters(curator_client, curator):
     assert ids(until=old_day) == [("researcher", person.pk, "create")]
     assert ("researcher", person.pk, "create") not in ids(since=(timezone.localdate()).isoformat())
     assert curator_client.get("/api/v1/audit-log/", {"since": "last tuesday"}).status_code == 400
+    # any ISO 8601 offset (up to 23:59; the database takes 15:59) and the calendar's ends are moments too
+    assert ("study", b.pk, "update") in ids(since="2000-01-01T03:13:47+20:14")
+    assert ids(until="1999-12-31T23:00:00-23:59") == []
+    assert ("study", b.pk, "update") in ids(since="0001-01-01T00:00:00+01:00")
+    assert ids(until="0001-01-01") == []
+    assert ids(since="9999-12-31T23:59:59-01:00") == []
 
 
 @pytest.mark.parametrize("role,status", [("anonymous", 401), ("reader", 403), ("curator", 200), ("admin", 200)])
