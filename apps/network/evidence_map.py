@@ -12,6 +12,8 @@ topics; design, type and language show the filtered values (else all); years are
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter, defaultdict
 from urllib.parse import urlencode
 
 from django.db.models import Case, Count, ExpressionWrapper, F, IntegerField, Max, Min, Value, When
@@ -142,19 +144,37 @@ def _search_url(base_params, *overrides):
     return f"{SEARCH_PATH}?{urlencode(params)}"
 
 
+def _pair_counts(axis, studies):
+    """The cells of an axis against itself: studies with both values, so the diagonal holds each value's
+    studies and, on the topic axis, the rest how often two topics go together (a study has one design, year,
+    type and language: zero off the diagonal). One query, one row per (study, value)."""
+    values = defaultdict(set)
+    placed = axis.prepare(studies).annotate(_value=axis.expression)
+    for pk, value in placed.values_list("id", "_value").distinct().iterator():
+        if value is not None:
+            values[pk].add(value)
+    counts = Counter()
+    for chosen in values.values():
+        counts.update(itertools.product(chosen, chosen))
+    return counts
+
+
 def evidence_map(data, user, query_params, rows, cols=None, year_step=1) -> dict:
     selection = select(data, user)
     studies = selection.queryset.order_by()
     row_axis = Axis(rows, data, studies, year_step)
-    col_axis = Axis(cols, data, studies, year_step) if cols else None
-    axes = [a for a in (row_axis, col_axis) if a is not None]
+    same_axis = cols == rows
+    col_axis = row_axis if same_axis else Axis(cols, data, studies, year_step) if cols else None
 
-    placed = studies
-    for axis in axes:
-        placed = axis.prepare(placed)
-    annotated = placed.annotate(row=row_axis.expression, col=col_axis.expression if col_axis else NONE)
-    counts = {(r["row"], r["col"]): r["n"]
-              for r in annotated.values("row", "col").annotate(n=Count("id", distinct=True)).order_by()}
+    if same_axis:
+        counts = _pair_counts(row_axis, studies)
+    else:
+        placed = studies
+        for axis in (row_axis, col_axis):
+            placed = axis.prepare(placed) if axis is not None else placed
+        annotated = placed.annotate(row=row_axis.expression, col=col_axis.expression if col_axis else NONE)
+        counts = {(r["row"], r["col"]): r["n"]
+                  for r in annotated.values("row", "col").annotate(n=Count("id", distinct=True)).order_by()}
 
     def totals(axis):  # studies counted once per value, whatever the other axis
         rows_ = axis.prepare(studies).annotate(v=axis.expression).values("v").annotate(
@@ -162,13 +182,15 @@ def evidence_map(data, user, query_params, rows, cols=None, year_step=1) -> dict
         return {r["v"]: r["n"] for r in rows_}
 
     row_totals = totals(row_axis)
-    col_totals = totals(col_axis) if col_axis else {}
+    col_totals = row_totals if same_axis else totals(col_axis) if col_axis else {}
 
     base = _passthrough(query_params)
     cells = []
     for rv in row_axis.values:
         for cv in (col_axis.values if col_axis else [None]):
             overrides = [row_axis.search_params(rv)] + ([col_axis.search_params(cv)] if cv else [])
+            if same_axis:  # "both values" is no search filter (a filter's values mean "any of")
+                overrides = overrides[:1] if cv is rv else [None]
             cells.append({"row": rv["key"], "col": cv["key"] if cv else None,
                           "count": counts.get((rv["_id"], cv["_id"] if cv else None), 0),
                           "search_url": _search_url(base, *overrides)})

@@ -33,13 +33,22 @@ def _normalized(selection):
 
 
 def find_experts(data, user, limit=20, evidence=3, members_only=False) -> dict:
+    """Experts for the query and filters of ``data``. Without words to look for, every study the filters
+    select is equally relevant (the newest ``HITS`` are considered): the experts are the researchers with most
+    of them, e.g. the most published on a topic."""
     selection = select(data, user, limit=HITS)
-    relevance = _normalized(selection)
-    empty = {"total_matching_studies": selection.total or 0, "studies_considered": len(relevance), "results": []}
+    if selection.ranked_ids is None:  # no words: the filters alone
+        considered = selection.queryset.order_by("-year", "-id").values_list("id", flat=True)
+        relevance = {pk: 1.0 for pk in considered[:HITS]}
+        total = selection.queryset.count() if len(relevance) == HITS else len(relevance)
+        studies = selection.queryset.filter(id__in=id_list(relevance)) if relevance else None
+    else:
+        relevance, total, studies = _normalized(selection), selection.total or 0, selection.queryset
+    empty = {"total_matching_studies": total, "studies_considered": len(relevance), "results": []}
     if not relevance:
         return empty
     # the visible studies among the hits (the index may lag behind a change of status)
-    rows = (Authorship.objects.filter(study__in=selection.queryset.values("id"), researcher__isnull=False)
+    rows = (Authorship.objects.filter(study__in=studies.values("id"), researcher__isnull=False)
             .order_by().values_list("researcher_id", "study_id", "study__title", "study__year").distinct())
     if members_only:
         rows = rows.filter(researcher__member_since__isnull=False)

@@ -107,7 +107,19 @@ def test_curators_may_map_drafts(curator_client, corpus):
     assert ("rct", "2021") not in cells
 
 
-@pytest.mark.parametrize("params,field", [({"rows": "topic", "cols": "topic"}, "cols"), ({"rows": "colour"}, "rows"),
+def test_an_axis_against_itself_counts_studies_with_both_values(anon_client, backend, corpus):
+    index_studies(backend)  # the cell links are checked against the live search API
+    body, cells = _map(anon_client, rows="topic", cols="topic", topic="e-services")
+    assert [v["key"] for v in body["cols"]["values"]] == ["e-act", "e-housing"]
+    assert cells[("e-act", "e-act")]["count"] == 2 and cells[("e-housing", "e-housing")]["count"] == 2
+    assert cells[("e-act", "e-housing")]["count"] == cells[("e-housing", "e-act")]["count"] == 1  # together
+    assert _search_count(anon_client, cells[("e-act", "e-act")]["search_url"]) == 2
+    assert cells[("e-act", "e-housing")]["search_url"] is None  # the search's topics mean "any of"
+    _, cells = _map(anon_client, rows="design", cols="design")
+    assert cells[("rct", "rct")]["count"] == 2 and cells[("rct", "cohort")]["count"] == 0
+
+
+@pytest.mark.parametrize("params,field", [({"rows": "colour"}, "rows"),
                                           ({"year_step": 0}, "year_step"), ({"design": "anecdote"}, "design")])
 def test_invalid_parameters(anon_client, params, field):
     response = anon_client.get("/api/v1/evidence-map/", params)

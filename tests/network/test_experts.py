@@ -75,7 +75,20 @@ def test_curators_may_include_drafts(curator_client, backend, people, corpus):
     assert people["ola"].pk in ids
 
 
-@pytest.mark.parametrize("params,field", [({}, "q"), ({"q": "  "}, "q"), ({"q": "x", "limit": 0}, "limit"),
+def test_without_words_the_experts_have_most_of_the_selected_studies(anon_client, people, corpus):
+    """No words to look for (none, blanks, only an operator): every study the filters select counts alike."""
+    for q in ("", "  ", "-"):
+        response = anon_client.get("/api/v1/experts/", {"q": q, "year_from": 2019})
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        assert [(e["id"], e["matching_studies"]) for e in body["results"]] == [
+            (people["kari"].pk, 2), (people["per"].pk, 1)]
+        assert body["total_matching_studies"] == body["studies_considered"] == 2
+    experts = anon_client.get("/api/v1/experts/").json()["results"]
+    assert [e["id"] for e in experts] == [people["kari"].pk, people["per"].pk, people["ola"].pk]  # no draft
+
+
+@pytest.mark.parametrize("params,field", [({"q": "x", "limit": 0}, "limit"),
                                           ({"q": "x", "design": "anecdote"}, "design")])
 def test_invalid_requests(anon_client, params, field):
     response = anon_client.get("/api/v1/experts/", params)

@@ -69,12 +69,6 @@ class ExpertParamsSerializer(StudySelectionParams):
                                         help_text="Best-matching studies shown per expert.")
     members_only = serializers.BooleanField(default=False, help_text="Only members of the researcher network.")
 
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        if attrs["parsed"].is_empty:
-            raise serializers.ValidationError({"q": ["Say what expertise to look for, e.g. q=FACT team."]})
-        return attrs
-
 
 class EvidenceStudySerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -103,15 +97,11 @@ class ExpertsSerializer(serializers.Serializer):
 class EvidenceMapParamsSerializer(StudySelectionParams):
     rows = serializers.ChoiceField(choices=AXES, default="topic")
     cols = serializers.ChoiceField(choices=AXES, required=False, allow_null=True, default=None,
-                                   help_text="Leave out for a single column of counts.")
+                                   help_text="Leave out for a single column of counts. The same axis as rows: "
+                                             "a cell counts the studies with both values (the diagonal: each "
+                                             "value's studies; topic x topic: topics studied together).")
     year_step = serializers.IntegerField(default=1, min_value=1, max_value=50,
                                          help_text="Years per bucket on a year axis.")
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        if attrs.get("cols") and attrs["cols"] == attrs["rows"]:
-            raise serializers.ValidationError({"cols": ["Choose two different axes."]})
-        return attrs
 
 
 class AxisValueSerializer(serializers.Serializer):

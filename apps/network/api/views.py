@@ -40,7 +40,9 @@ class NetworkView(APIView):
 
 class ExpertView(APIView):
     """Researchers ranked by how relevant their studies are to the query, each with the best-matching
-    studies as evidence. Takes the search API's query syntax and filters; works on either search backend."""
+    studies as evidence. Takes the search API's query syntax and filters; works on either search backend.
+    Without words in ``q``, every study the filters select counts alike (the newest 200): the researchers with
+    most of them, e.g. the most published on a topic."""
 
     @extend_schema(parameters=[ExpertParamsSerializer], responses={200: ExpertsSerializer, 400: BAD_PARAMS})
     def get(self, request):
