@@ -119,9 +119,6 @@ class SearchParamsSerializer(serializers.Serializer):
         return decoded
 
     def validate(self, attrs):
-        if attrs["page"] * attrs["page_size"] > MAX_WINDOW and not attrs.get("cursor"):
-            raise serializers.ValidationError(
-                {"page": f"Page numbers reach the first {MAX_WINDOW} hits; use next_cursor to go further."})
         try:
             attrs["parsed"] = parse(attrs.get("q") or "")
         except QueryError as exc:
@@ -136,6 +133,11 @@ def encode_cursor(values):
 def build_request(data, user) -> SearchRequest:
     """From validated ``SearchParamsSerializer`` data to a backend request (ids resolved, trees expanded)."""
     parsed = data["parsed"]
+    # A page past the window of page numbers has no hits (like a page past the last), and says why.
+    past_window = data["page"] * data["page_size"] > MAX_WINDOW and not data.get("cursor")
+    if past_window:
+        parsed.warnings.append(f"Page numbers reach the first {MAX_WINDOW:,} hits and this page lies past them: "
+                               "narrow the search, or follow next_cursor from an earlier page (API).")
     topic_ids = []
     if data.get("topic"):
         roots = list(Topic.objects.filter(slug__in=data["topic"]).values_list("id", flat=True))
@@ -155,9 +157,10 @@ def build_request(data, user) -> SearchRequest:
         from .vocabulary import apply_expansions
 
         apply_expansions(parsed, exclude=data.get("unexpand") or ())
-    return SearchRequest(kind=data["type"], query=parsed, filters=filters, sort=data["sort"], page=data["page"],
-                         page_size=data["page_size"], search_after=data.get("cursor"), facets=data["facets"],
-                         highlight=data["highlight"], ranking=data.get("ranking") or default_ranking())
+    return SearchRequest(kind=data["type"], query=parsed, filters=filters, sort=data["sort"],
+                         page=1 if past_window else data["page"], page_size=data["page_size"],
+                         search_after=data.get("cursor"), facets=data["facets"], highlight=data["highlight"],
+                         ranking=data.get("ranking") or default_ranking(), past_window=past_window)
 
 
 def default_ranking() -> str:

@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from apps.common.roles import is_curator
 
 from ..backends import get_backend
+from ..backends.base import MAX_WINDOW
 from ..params import SearchParamsSerializer, build_request, encode_cursor
 from ..query import clean
 from ..results import hydrate, label_facets
@@ -62,15 +63,17 @@ class SearchView(APIView):
         search_request = build_request(data, request.user)
         backend = get_backend()
         result = backend.search(search_request)
-        objects = hydrate(search_request.kind, result.hits, request.user)
+        past_window = search_request.past_window
+        objects = hydrate(search_request.kind, [] if past_window else result.hits, request.user)
         serializer = HIT_SERIALIZERS[search_request.kind](objects, many=True, context={"request": request})
-        page, size = search_request.page, search_request.page_size
-        has_next = not data.get("cursor") and page * size < min(result.total, 10_000)
+        page, size = data["page"], search_request.page_size
+        has_next = not data.get("cursor") and page * size < min(result.total, MAX_WINDOW)
+        previous = min(page - 1, MAX_WINDOW // size)  # past the window: its last page
         return Response({
             "count": result.total,
             "next": _page_url(request, page + 1) if has_next else None,
-            "previous": _page_url(request, page - 1) if page > 1 and not data.get("cursor") else None,
-            "next_cursor": encode_cursor(result.next_cursor),
+            "previous": _page_url(request, previous) if page > 1 and not data.get("cursor") else None,
+            "next_cursor": None if past_window else encode_cursor(result.next_cursor),
             "results": serializer.data,
             "facets": label_facets(result.facets),
             "did_you_mean": result.did_you_mean,

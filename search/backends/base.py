@@ -66,6 +66,8 @@ class SearchRequest:
     highlight: bool = True
     explain_did_you_mean: bool = True
     ranking: str = "lexical"           # "hybrid": words and meaning fused (search/fusion.py)
+    #: the page asked for lies past MAX_WINDOW: searched as page 1 (count, facets) and answered without hits
+    past_window: bool = False
 
     def wants_hybrid(self) -> bool:
         """Hybrid ranking applies to a study search by relevance with words to embed."""

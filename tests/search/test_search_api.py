@@ -91,7 +91,7 @@ def test_other_kinds(anon_client, data):
 
 @pytest.mark.parametrize("params,field", [
     ({"q": "x" * 1001}, "q"), ({"type": "books"}, "type"), ({"sort": "random"}, "sort"),
-    ({"page": 0}, "page"), ({"page_size": 1000}, "page_size"), ({"page": 501, "page_size": 20}, "page"),
+    ({"page": 0}, "page"), ({"page_size": 1000}, "page_size"),
     ({"year_from": "soon"}, "year_from"), ({"has_summary": "null"}, "has_summary"),
     ({"study_type": "novel"}, "study_type"), ({"researcher": "abc"}, "researcher"),
     ({"topic": "\x00jY"}, "topic"), ({"doi": "10.1/a,\x00"}, "doi"), ({"ranking": "magic"}, "ranking"),
@@ -101,6 +101,19 @@ def test_bad_parameters_are_a_400_naming_the_parameter(anon_client, data, params
     response = anon_client.get("/api/v1/search/", params)
     assert response.status_code == 400
     assert field in response.json()
+
+
+def test_a_page_past_the_window_of_page_numbers_has_no_hits_and_says_why(anon_client, data):
+    """Page numbers reach the first 10,000 hits (Elasticsearch's window); a page past them is answered like a
+    page past the last (no hits), with the count, the facets and a warning that points to next_cursor."""
+    first = anon_client.get("/api/v1/search/", {"q": "", "page_size": 20}).json()
+    response = anon_client.get("/api/v1/search/", {"q": "", "page": 501, "page_size": 20})
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["results"] == [] and body["next"] is None and body["next_cursor"] is None
+    assert body["count"] == first["count"] > 0 and body["facets"] == first["facets"]
+    assert any("next_cursor" in w for w in body["warnings"]) and not first["warnings"]
+    assert "page=500" in body["previous"]  # the window's last page
 
 
 def test_a_cursor_this_api_did_not_make_points_to_no_page(anon_client, data):

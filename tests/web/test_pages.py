@@ -76,9 +76,11 @@ def test_search_page_renders_results_escaped_and_linked(client, indexed):
 
 
 def test_invalid_parameters_are_explained_not_crashed(client):
-    response = client.get("/search/", {"page": "999999"})
+    response = client.get("/search/", {"page": "abc"})
     assert response.status_code == 400 and "notice-error" in text(response)
     assert client.get("/search/", {"sort": "nonsense"}).status_code == 400
+    far = client.get("/search/", {"page": "999999"})  # past the window of page numbers: no hits, and why
+    assert far.status_code == 200 and "lies past them" in text(far)
 
 
 def test_drafts_are_hidden_from_readers_and_shown_to_curators(client):

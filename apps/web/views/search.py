@@ -41,7 +41,7 @@ def search(request):
         context["errors"] = [_("Search is not available right now. Please try again in a minute.")]
         return render_page(request, "web/search.html", context, nav="search", status=503)
 
-    objects = hydrate(search_request.kind, result.hits, request.user)
+    objects = hydrate(search_request.kind, [] if search_request.past_window else result.hits, request.user)
     kind = search_request.kind
     context.update({
         "kind": kind, "sort": data["sort"], "searched": True, "results": objects, "total": result.total,
@@ -52,10 +52,10 @@ def search(request):
         "expansions": [{"text": e.text, "language": e.language, "source": " ".join(e.source),
                         "remove_url": state.toggle("unexpand", e.text)} for e in search_request.query.expansions],
         "ranking": result.ranking,
-        "page": search_request.page, "page_size": search_request.page_size,
-        "first_shown": (search_request.page - 1) * search_request.page_size + 1 if objects else 0,
-        "last_shown": (search_request.page - 1) * search_request.page_size + len(objects),
-        "pages": _pagination(state, search_request.page, search_request.page_size, result.total),
+        "page": data["page"], "page_size": search_request.page_size,
+        "first_shown": (data["page"] - 1) * search_request.page_size + 1 if objects else 0,
+        "last_shown": (data["page"] - 1) * search_request.page_size + len(objects),
+        "pages": _pagination(state, data["page"], search_request.page_size, result.total),
         "include_drafts": search_request.filters.include_drafts,
         "can_include_drafts": is_curator(request.user),
     })
