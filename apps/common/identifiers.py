@@ -31,6 +31,21 @@ __all__ = [
     "clean_doi", "clean_pmid", "is_valid_pmid", "clean_orcid",
 ]
 
+# --------------------------------------------------------------------------- typed input: shapes
+
+#: What the API takes for each identifier: one regular expression both for its validation and for the OpenAPI
+#: schema's ``pattern`` (``\Z`` is written ``$`` there; ASCII classes only, so that Python and ECMA-262 read
+#: them alike). A value of the right shape whose check digit is wrong is refused with a 422
+#: (``CHECKSUM`` below; apps.common.exceptions): no pattern can compute a check digit.
+DOI_INPUT = r"^(https?://(dx\.|www\.)?doi\.org/|doi:)?10\.[0-9]{2,9}(\.[0-9]+)*/[!-$&-~]*[!-$&-+\-/-:<-~]\Z"
+PMID_INPUT = r"^[1-9][0-9]{0,8}\Z"
+ISBN_INPUT = r"^(([0-9][- ]?){9}[0-9Xx]|97[89]([- ]?[0-9]){10})\Z"
+ORCID_INPUT = r"^(https?://(www\.)?orcid\.org/)?[0-9]{4}-?[0-9]{4}-?[0-9]{4}-?[0-9]{3}[0-9Xx]\Z"
+ROR_INPUT = r"^0[0-9a-hjkmnp-tv-z]{6}[0-9]{2}\Z"  # 0, six of Crockford's base 32, two check digits
+
+#: The validation error code of a wrong check digit (answered with a 422).
+CHECKSUM = "checksum"
+
 # --------------------------------------------------------------------------- DOI
 
 _DOI_PREFIX = re.compile(

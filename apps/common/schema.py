@@ -1,4 +1,7 @@
+import re
+
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework import serializers
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from rest_framework.permissions import SAFE_METHODS
 
@@ -12,6 +15,12 @@ ERROR_SCHEMA = {
 
 
 NO_NUL = "^[^\\u0000]*$"
+#: Text with something in it besides whitespace (what a trimmed text field that may not be blank takes): a
+#: character that is neither NUL nor whitespace as Python's ``str.strip`` sees it (ECMA's ``\\s`` differs).
+NOT_BLANK = ("^[^\\u0000]*[^\\u0000\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f"
+             "\\u205f\\u3000][^\\u0000]*$")
+#: The alternative drf-spectacular adds to a text field that may be blank but has a pattern or format.
+BLANK = {"type": "string", "maxLength": 0}
 
 #: Marks an array parameter that is sent as one comma-separated value (removed from the published schema).
 COMMA_SEPARATED = "x-kb-comma-separated"
@@ -69,7 +78,22 @@ class AutoSchema(SpectacularAutoSchema):
             refuses_nul = any(isinstance(v, ProhibitNullCharactersValidator) for v in validators)
             if refuses_nul and schema.get("type") == "string" and not {"pattern", "format", "enum"} & set(schema):
                 schema["pattern"] = NO_NUL  # DRF refuses NUL characters in text
+            trimmed = isinstance(field, serializers.CharField) and field.trim_whitespace
+            if trimmed and not field.allow_blank and schema.get("pattern") == NO_NUL:
+                schema["pattern"] = NOT_BLANK  # DRF trims, then refuses what is left blank
         return schema
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        # drf-spectacular offers a blank text field with a pattern "the pattern, or empty" as oneOf; where the
+        # pattern itself admits "" (e.g. NO_NUL), "" matches both and oneOf refuses it: one schema says it.
+        one_of = schema.get("oneOf")
+        if one_of and len(one_of) == 2 and one_of[1] == BLANK:
+            inner = one_of[0]
+            admits_blank = "pattern" in inner and re.search(inner["pattern"], "")
+            if admits_blank and not {"format", "minLength", "enum"} & set(inner):
+                del schema["oneOf"]
+                schema.update(inner)
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

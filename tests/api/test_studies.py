@@ -41,8 +41,11 @@ def test_create_study_with_authors_topics_and_venue(curator_client):
     ({"year": 2019}, "title"),
     ({"title": "x", "doi": "not a doi"}, "doi"),
     ({"title": "x", "pmid": "12ab"}, "pmid"),
-    ({"title": "x", "isbn": "1234567890"}, "isbn"),
+    ({"title": "x", "pmid": "0123"}, "pmid"),
+    ({"title": "x", "isbn": "ISBN 0306406152"}, "isbn"),
     ({"title": "x", "year": 1200}, "year"),
+    ({"title": 123}, "title"), ({"title": True}, "title"), ({"title": "x", "keywords": [1]}, "keywords"),
+    ({"title": "x", "authors": [{"name": 5}]}, "authors"),
     ({"title": "x", "type": "novel"}, "type"),
     ({"title": "x", "design": "anecdote"}, "design"),
     ({"title": "x", "year": 2000, "day": 3}, "day"),
@@ -56,6 +59,17 @@ def test_validation_errors_name_the_field_and_write_nothing(curator_client, payl
     assert response.status_code == 400
     assert field in response.json()
     assert Study.objects.count() == before
+
+
+@pytest.mark.parametrize("payload,field", [
+    ({"title": "x", "isbn": "1234567890"}, "isbn"), ({"title": "x", "isbn": "9780306406158"}, "isbn"),
+])
+def test_a_wrong_check_digit_is_a_422_naming_the_field(curator_client, payload, field):
+    """The schema states an identifier's shape (pattern); its check digit no pattern can state: a value of the
+    right shape with a wrong one is a 422 (well formed, and still refused), the field named, nothing written."""
+    response = curator_client.post("/api/v1/studies/", payload, format="json")
+    assert response.status_code == 422 and "check digit" in response.json()[field][0]
+    assert not Study.objects.exists()
 
 
 def test_a_reference_to_nothing_is_a_404_naming_the_field(curator_client):

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from apps.common import serializers
 
 from apps.common.roles import is_curator
 

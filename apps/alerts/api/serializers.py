@@ -1,5 +1,5 @@
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from apps.common import serializers
 
 from .. import services
 from ..models import SavedSearch

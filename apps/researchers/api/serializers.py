@@ -1,7 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from apps.common import serializers
 
-from apps.common.identifiers import is_valid_orcid, clean_orcid
+from apps.common.identifiers import CHECKSUM, ORCID_INPUT, ROR_INPUT, clean_orcid, is_valid_orcid
+from apps.common.serializers import shaped
 from apps.common.roles import is_curator
 from apps.topics.models import Topic
 
@@ -18,11 +19,10 @@ class InstitutionSerializer(serializers.ModelSerializer):
         fields = ["id", "name_nb", "name_en", "short_name", "ror_id", "parent", "city", "health_region",
                   "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"ror_id": shaped(ROR_INPUT, "A ROR id is 0, six letters or digits of Crockford's base 32 "
+                                                    "and two digits, e.g. 01xtthb56.")}
 
     def validate_ror_id(self, value):
-        value = (value or "").strip().lower().removeprefix("https://ror.org/")
-        if value and (len(value) != 9 or not value.isalnum() or value[0] != "0"):
-            raise serializers.ValidationError("A ROR id is 9 characters starting with 0, e.g. 01xtthb56.")
         qs = Institution.objects.filter(ror_id=value)
         if self.instance is not None:
             qs = qs.exclude(pk=self.instance.pk)
@@ -69,7 +69,9 @@ class ResearcherSerializer(serializers.ModelSerializer):
                                              required=False)
     affiliations = AffiliationSerializer(many=True, required=False)
     orcid = serializers.CharField(max_length=100, required=False, allow_blank=True,
-                                  help_text="ORCID iD, with or without https://orcid.org/.")
+                                  help_text="ORCID iD, with or without https://orcid.org/.",
+                                  **shaped(ORCID_INPUT, "An ORCID iD is 0000-0000-0000-000X (16 digits, the last "
+                                                        "may be X), optionally after https://orcid.org/."))
 
     class Meta:
         model = Researcher
@@ -92,8 +94,7 @@ class ResearcherSerializer(serializers.ModelSerializer):
     def validate_orcid(self, value):
         value = clean_orcid(value) if value else ""
         if value and not is_valid_orcid(value):
-            raise serializers.ValidationError(
-                "Not a valid ORCID iD (expected 0000-0000-0000-000X with a correct checksum).")
+            raise serializers.ValidationError("Not a valid ORCID iD: its check digit is wrong.", code=CHECKSUM)
         qs = Researcher.objects.filter(orcid=value)
         if self.instance is not None:
             qs = qs.exclude(pk=self.instance.pk)

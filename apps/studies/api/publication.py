@@ -3,7 +3,7 @@
 from django.http import QueryDict
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from apps.common import serializers
 
 from apps.common.filters import MAX_ID
 from apps.imports.models import ImportJob

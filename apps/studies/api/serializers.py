@@ -1,9 +1,10 @@
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from apps.common import serializers
 
 from apps.common.identifiers import (
-    is_valid_doi, is_valid_pmid, clean_doi, normalize_isbn, clean_pmid,
+    CHECKSUM, DOI_INPUT, ISBN_INPUT, PMID_INPUT, clean_doi, clean_pmid, is_valid_doi, is_valid_pmid, normalize_isbn,
 )
+from apps.common.serializers import shaped
 from apps.researchers.models import Researcher
 from apps.summaries.models import SummaryStatus
 from apps.topics.models import Topic
@@ -65,6 +66,13 @@ class StudySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "published_at", "provenance", "source_key", "source_entry", "created_at",
                             "updated_at"]
+        extra_kwargs = {
+            "doi": shaped(DOI_INPUT, "Not a DOI: expected 10.<registrant>/<suffix> (printable ASCII, no percent sign), "
+                                     "or it as a https://doi.org/ URL."),
+            "pmid": shaped(PMID_INPUT, "A PMID is 1 to 9 digits, the first not 0."),
+            "isbn": shaped(ISBN_INPUT, "An ISBN is 10 or 13 digits (ISBN-10's last may be X), optionally "
+                                       "separated by hyphens or spaces."),
+        }
 
     @extend_schema_field(SummaryBriefSerializer(many=True))
     def get_summaries(self, study):
@@ -111,7 +119,7 @@ class StudySerializer(serializers.ModelSerializer):
 
     def validate_isbn(self, value):
         if value and not normalize_isbn(value):
-            raise serializers.ValidationError("Not a valid ISBN-10 or ISBN-13 (check digit).")
+            raise serializers.ValidationError("Not a valid ISBN-10 or ISBN-13 (check digit).", code=CHECKSUM)
         return normalize_isbn(value) if value else ""
 
     def validate(self, attrs):

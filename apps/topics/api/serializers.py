@@ -1,4 +1,4 @@
-from rest_framework import serializers
+from apps.common import serializers
 
 from ..models import Topic
 

@@ -1,0 +1,61 @@
+"""kb's serializer fields: DRF's, with text that is text.
+
+DRF's ``CharField`` reads a JSON number or boolean as its text (``"title": 123`` is saved as ``"123"``), though
+the OpenAPI schema says ``string``. Here every text field (``CharField`` and its kin, and those a
+``ModelSerializer`` makes for text columns) refuses anything but a string with a 400 naming the field, so the
+API refuses what its schema forbids. Modules import ``from apps.common import serializers`` and use it as DRF's
+module (everything else is DRF's own).
+"""
+
+from django.core.validators import RegexValidator
+from django.db import models
+from rest_framework import serializers as drf
+from rest_framework.serializers import *  # noqa: F401,F403  (DRF's module, with the overrides below)
+
+
+class StrictTextMixin:
+    """Text only: a number, a boolean, a list or an object for a text field is a 400 ("Not a valid string.")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CharField(StrictTextMixin, drf.CharField):
+    pass
+
+
+class EmailField(StrictTextMixin, drf.EmailField):
+    pass
+
+
+class URLField(StrictTextMixin, drf.URLField):
+    pass
+
+
+class SlugField(StrictTextMixin, drf.SlugField):
+    pass
+
+
+class RegexField(StrictTextMixin, drf.RegexField):
+    pass
+
+
+class ModelSerializer(drf.ModelSerializer):
+    # Text columns become the strict text fields above. (No docstring: the schema shows a serializer's own.)
+    serializer_field_mapping = {
+        **drf.ModelSerializer.serializer_field_mapping,
+        models.CharField: CharField,
+        models.TextField: CharField,
+        models.EmailField: EmailField,
+        models.URLField: URLField,
+        models.SlugField: SlugField,
+    }
+
+
+def shaped(pattern, message):
+    """Field arguments for an identifier typed exactly in the shape ``pattern`` states (one regular expression,
+    also the schema's ``pattern``: apps.common.schema); surrounding spaces are not trimmed, as the pattern does
+    not admit them."""
+    return {"validators": [RegexValidator(pattern, message)], "trim_whitespace": False}
