@@ -4,7 +4,7 @@ DRF's ``CharField`` reads a JSON number or boolean as its text (``"title": 123``
 the OpenAPI schema says ``string``. Here every text field (``CharField`` and its kin, and those a
 ``ModelSerializer`` makes for text columns) refuses anything but a string with a 400 naming the field, so the
 API refuses what its schema forbids. Modules import ``from apps.common import serializers`` and use it as DRF's
-module (everything else is DRF's own).
+module (everything else is DRF's own). Related fields likewise take null, not "", for none.
 """
 
 from django.core.validators import RegexValidator
@@ -42,8 +42,30 @@ class RegexField(StrictTextMixin, drf.RegexField):
     pass
 
 
+class NullIsNoneMixin:
+    """A related field's "none" is null: DRF reads "" as null too (for HTML forms), which the schema (a slug's
+    pattern, an id's integer) does not admit; here "" is a 400 naming the field."""
+
+    default_error_messages = {"blank": "Send null for none; an empty value names nothing."}
+
+    def run_validation(self, data=drf.empty):
+        if data == "":
+            self.fail("blank")
+        return super().run_validation(data)
+
+
+class PrimaryKeyRelatedField(NullIsNoneMixin, drf.PrimaryKeyRelatedField):
+    pass
+
+
+class SlugRelatedField(NullIsNoneMixin, drf.SlugRelatedField):
+    pass
+
+
 class ModelSerializer(drf.ModelSerializer):
-    # Text columns become the strict text fields above. (No docstring: the schema shows a serializer's own.)
+    # Text columns become the strict text fields above, relations the strict related field. (No docstring: the
+    # schema shows a serializer's own.)
+    serializer_related_field = PrimaryKeyRelatedField
     serializer_field_mapping = {
         **drf.ModelSerializer.serializer_field_mapping,
         models.CharField: CharField,

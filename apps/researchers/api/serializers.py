@@ -62,6 +62,8 @@ class AffiliationSerializer(serializers.ModelSerializer):
 
 
 class ResearcherSerializer(serializers.ModelSerializer):
+    #: Fields whose check digit is verified: a wrong one is a 422 (documented in the schema).
+    check_digits = ("orcid",)
     full_name = serializers.CharField(read_only=True)
     orcid_url = serializers.SerializerMethodField()
     is_member = serializers.BooleanField(read_only=True)
