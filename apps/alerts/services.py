@@ -13,6 +13,8 @@ from search.selection import SELECTION_PARAMS, StudySelectionParams, select
 from apps.studies.models import Authorship
 from apps.summaries.models import Summary
 
+from apps.common.exceptions import unprocessable
+
 from .models import SavedSearch
 
 FEED_SIZE = 50
@@ -20,7 +22,15 @@ FEED_SIZE = 50
 
 def clean_params(raw) -> dict:
     """The search parameters of ``raw`` (a dict or a query string's QueryDict) that the search API reads,
-    as strings; raises ``serializers.ValidationError`` naming each invalid one."""
+    as strings; raises a 422's ``ValidationError`` naming each invalid one (the search API's rules, which the
+    saved search's schema does not repeat)."""
+    try:
+        return _clean_params(raw)
+    except serializers.ValidationError as exc:
+        raise unprocessable(exc.detail)
+
+
+def _clean_params(raw) -> dict:
     if isinstance(raw, str):
         raw = QueryDict(raw.lstrip("?"))
     params = {}

@@ -23,8 +23,22 @@ class Conflict(exceptions.APIException):
 CONFLICT_CODES = {"unique", "conflict"}
 MISSING_CODES = {"does_not_exist"}
 #: A value of the shape the schema states whose content is still wrong in a way no schema can state (an
-#: identifier's check digit): 422, the status schemathesis is told to expect for it (schemathesis.toml).
-UNPROCESSABLE_CODES = {CHECKSUM}
+#: identifier's check digit; a search's parameters inside a body, which are another operation's rules): 422,
+#: the status schemathesis is told to expect for it (schemathesis.toml).
+UNPROCESSABLE = "unprocessable"
+UNPROCESSABLE_CODES = {CHECKSUM, UNPROCESSABLE}
+
+
+def unprocessable(errors):
+    """``errors`` (a ``ValidationError``'s detail: messages by field) as a 422's ``ValidationError``."""
+    def plain(detail):
+        if isinstance(detail, dict):
+            return {key: plain(value) for key, value in detail.items()}
+        if isinstance(detail, (list, tuple)):
+            return [plain(value) for value in detail]
+        return str(detail)
+
+    return exceptions.ValidationError(plain(errors), code=UNPROCESSABLE)
 
 
 def _leaf_codes(codes):

@@ -1,3 +1,4 @@
+import copy
 import re
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
@@ -25,7 +26,8 @@ BLANK = {"type": "string", "maxLength": 0}
 #: The description of a 422 answer: schemathesis.toml expects it for schema-valid requests of exactly the
 #: operations that document it (the only rules kb's schema cannot state are check digits and the like).
 UNPROCESSABLE = ("Unprocessable: well formed as the schema says, but a value is wrong in a way no schema can state "
-                 "(an identifier's check digit): the body names the field.")
+                 "(an identifier's check digit; a search's parameters or the study list's filters, which are another "
+                 "operation's rules): the body names the field.")
 
 #: Marks an array parameter that is sent as one comma-separated value (removed from the published schema).
 COMMA_SEPARATED = "x-kb-comma-separated"
@@ -83,9 +85,18 @@ class AutoSchema(SpectacularAutoSchema):
             refuses_nul = any(isinstance(v, ProhibitNullCharactersValidator) for v in validators)
             if refuses_nul and schema.get("type") == "string" and not {"pattern", "format", "enum"} & set(schema):
                 schema["pattern"] = NO_NUL  # DRF refuses NUL characters in text
+            if isinstance(field, serializers.FileField) and not getattr(field, "allow_empty_file", True):
+                schema.setdefault("minLength", 1)  # DRF refuses an empty file
             trimmed = isinstance(field, serializers.CharField) and field.trim_whitespace
             if trimmed and not field.allow_blank and schema.get("pattern") == NO_NUL:
                 schema["pattern"] = NOT_BLANK  # DRF trims, then refuses what is left blank
+        return schema
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        rules = getattr(serializer, "request_schema_rules", None)
+        if direction == "request" and rules:
+            schema.update(copy.deepcopy(rules))  # a rule across fields: exactly one of, not both
         return schema
 
     def _insert_field_validators(self, field, schema):
@@ -117,7 +128,7 @@ class AutoSchema(SpectacularAutoSchema):
         if "{" in self.path or has_params or self.method not in SAFE_METHODS:
             add(404, "Not found (or not visible to this user; a page past the last; a cursor this API did not "
                      "make; in a body, an id or slug that names nothing: the body names the field).")
-        if self.method in ("POST", "PUT", "PATCH") and getattr(self.get_request_serializer(), "check_digits", ()):
+        if self.method in ("POST", "PUT", "PATCH") and getattr(self.get_request_serializer(), "beyond_schema", ()):
             add(422, UNPROCESSABLE)
         if self.method not in SAFE_METHODS:
             add(409, "Conflict: a value another row already holds, a change the current state does not allow, "

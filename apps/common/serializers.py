@@ -3,7 +3,7 @@
 DRF's ``CharField`` reads a JSON number or boolean as its text (``"title": 123`` is saved as ``"123"``), though
 the OpenAPI schema says ``string``. Here every text field (``CharField`` and its kin, and those a
 ``ModelSerializer`` makes for text columns) refuses anything but a string with a 400 naming the field, so the
-API refuses what its schema forbids. Modules import ``from apps.common import serializers`` and use it as DRF's
+API refuses what its schema forbids; a boolean is ``true`` or ``false`` (not 1, 0 or "yes"). Modules import ``from apps.common import serializers`` and use it as DRF's
 module (everything else is DRF's own). Related fields likewise take null, not "", for none.
 """
 
@@ -42,6 +42,20 @@ class RegexField(StrictTextMixin, drf.RegexField):
     pass
 
 
+class BooleanField(drf.BooleanField):
+    """``true`` or ``false``: a JSON boolean, or that text (a multipart form's value). DRF also reads 1, 0, "yes",
+    "on" and more, which the schema's boolean does not admit."""
+
+    TRUE_VALUES = {True, "true"}
+    FALSE_VALUES = {False, "false"}
+    NULL_VALUES = {None}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        return super().to_internal_value(data if isinstance(data, str) else repr(data))
+
+
 class NullIsNoneMixin:
     """A related field's "none" is null: DRF reads "" as null too (for HTML forms), which the schema (a slug's
     pattern, an id's integer) does not admit; here "" is a 400 naming the field."""
@@ -73,6 +87,7 @@ class ModelSerializer(drf.ModelSerializer):
         models.EmailField: EmailField,
         models.URLField: URLField,
         models.SlugField: SlugField,
+        models.BooleanField: BooleanField,
     }
 
 

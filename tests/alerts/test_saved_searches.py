@@ -69,8 +69,22 @@ def test_create_list_update_delete_own_only(reader_client, reader, curator_clien
 @pytest.mark.parametrize("params", [{"design": "anecdote"}, {"year_from": "soon"}, {"colour": "blue"},
                                     {"q": "x" * 1001}])
 def test_invalid_search_parameters_are_refused(reader_client, params):
+    """The parameters are the search API's (its rules, not repeated in this body's schema): a 422 naming them."""
     response = reader_client.post("/api/v1/saved-searches/", {"name": "x", "params": params}, format="json")
-    assert response.status_code == 400 and "params" in response.json()
+    assert response.status_code == 422 and "params" in response.json()
+    response = reader_client.post("/api/v1/saved-searches/", {"name": "x", "query_string": "design=anecdote"},
+                                  format="json")
+    assert response.status_code == 422 and "params" in response.json()
+    assert not SavedSearch.objects.exists()
+
+
+def test_params_or_query_string_not_both(reader_client):
+    response = reader_client.post("/api/v1/saved-searches/", {"name": "x", "params": {"q": "a"},
+                                                               "query_string": "q=b"}, format="json")
+    assert response.status_code == 400 and "query_string" in response.json()
+    response = reader_client.post("/api/v1/saved-searches/", {"name": "x", "params": {"year_from": 2015}},
+                                  format="json")
+    assert response.status_code == 400 and "params" in response.json()  # values are text, as the schema says
 
 
 def test_new_since_last_visit(reader_client):

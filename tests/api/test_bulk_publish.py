@@ -127,27 +127,29 @@ def test_select_the_studies_of_an_import_job(curator_client, curator, settings, 
 
 
 @pytest.mark.smoke
-@pytest.mark.parametrize("body,field", [
-    ({}, "ids"),
-    ({"ids": []}, "ids"),
-    ({"ids": ["x"]}, "ids"),
-    ({"ids": [999999]}, "ids"),
-    ({"import_job": 999999}, "import_job"),
-    ({"ids": [2**64]}, "ids"),  # beyond the database's integers (SQLite answered 500)
-    ({"import_job": 2**90}, "import_job"),
-    ({"filters": {"year_from": "soon"}}, "filters"),
-    ({"filters": {"colour": "blue"}}, "filters"),
-    ({"filters": {}}, "filters"),
-    ({"filters": 12}, "filters"),
-    ({"ids": [1], "import_job": 1}, "import_job"),
-    ({"ids": [1], "dry_run": "perhaps"}, "dry_run"),
+@pytest.mark.parametrize("body,field,status", [
+    ({}, "ids", 400),
+    ({"ids": []}, "ids", 400),
+    ({"ids": ["x"]}, "ids", 400),
+    ({"ids": [999999]}, "ids", 404),  # well formed, names nothing
+    ({"import_job": 999999}, "import_job", 404),
+    ({"ids": [2**64]}, "ids", 400),  # beyond the database's integers (SQLite answered 500)
+    ({"import_job": 2**90}, "import_job", 400),
+    ({"filters": {"year_from": "soon"}}, "filters", 422),  # the study list's rules, not this body's schema
+    ({"filters": {"colour": "blue"}}, "filters", 422),
+    ({"filters": "colour=blue"}, "filters", 422),
+    ({"filters": {}}, "filters", 400),
+    ({"filters": 12}, "filters", 400),
+    ({"ids": [1], "import_job": 1}, "import_job", 400),  # exactly one (the schema's oneOf)
+    ({"ids": [1], "dry_run": "perhaps"}, "dry_run", 400),
+    ({"ids": [1], "dry_run": 1}, "dry_run", 400),  # a boolean is true or false
 ])
-def test_bad_requests_name_the_field_and_change_nothing(curator_client, body, field):
+def test_bad_requests_name_the_field_and_change_nothing(curator_client, body, field, status):
     study = drafts(1)[0]
     if body.get("ids") == [1]:
         body = {**body, "ids": [study.pk]}
     response = curator_client.post("/api/v1/studies/publish/", body, format="json")
-    assert response.status_code == 400
+    assert response.status_code == status
     assert field in response.json(), response.json()
     assert statuses([study]) == ["draft"] and not PublicationJob.objects.exists()
 
@@ -156,7 +158,7 @@ def test_a_trial_import_cannot_be_chosen(curator_client, curator, settings, tmp_
     settings.MEDIA_ROOT = str(tmp_path)
     job = factories.import_file(BIB, user=curator, dry_run=True)
     response = curator_client.post("/api/v1/studies/publish/", {"import_job": job.pk}, format="json")
-    assert response.status_code == 400 and "trial run" in response.json()["import_job"][0]
+    assert response.status_code == 409 and "trial run" in response.json()["import_job"][0]
 
 
 def test_a_large_selection_is_a_background_job_with_progress(curator_client, settings, monkeypatch,

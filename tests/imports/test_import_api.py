@@ -65,7 +65,8 @@ def test_dry_run_and_policy_options(curator_client, django_capture_on_commit_cal
     assert job.counts["created"] == 2 and not Study.objects.exists()
 
 
-@pytest.mark.parametrize("data,field", [({"policy": "merge-all"}, "policy"), ({"dry_run": "maybe"}, "dry_run")])
+@pytest.mark.parametrize("data,field", [({"policy": "merge-all"}, "policy"), ({"dry_run": "maybe"}, "dry_run"),
+                                        ({"dry_run": "0"}, "dry_run"), ({"dry_run": "yes"}, "dry_run")])
 def test_bad_options_name_the_field(curator_client, data, field):
     response = upload(curator_client, **data)
     assert response.status_code == 400 and field in response.json()

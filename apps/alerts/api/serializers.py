@@ -6,6 +6,10 @@ from ..models import SavedSearch
 
 
 class SavedSearchSerializer(serializers.ModelSerializer):
+    #: params or query_string, not both (the schema's not); their content is the search API's parameters,
+    #: checked beyond this schema (a 422 naming the field).
+    request_schema_rules = {"not": {"required": ["params", "query_string"]}}
+    beyond_schema = ("params", "query_string")
     params = serializers.DictField(
         child=serializers.CharField(allow_blank=True), required=False,
         help_text="The search API's parameters (q and filters), "

@@ -1,13 +1,14 @@
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from apps.common import serializers
 from rest_framework.reverse import reverse
 
 from ..models import ImportJob, ImportOutcome, Outcome, Policy, ReviewItem, ReviewStatus
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A BibTeX (.bib) file; at most KB_MAX_UPLOAD_BYTES bytes (50 MB by default).")
+    file = serializers.FileField(help_text="A BibTeX (.bib) file, not empty; at most KB_MAX_UPLOAD_BYTES bytes (50 MB by "
+                                           "default).")
     policy = serializers.ChoiceField(choices=Policy.choices, default=Policy.FILL,
                                      help_text="What to do with an entry that matches an existing study.")
     dry_run = serializers.BooleanField(default=False, help_text="Report what would happen; write no studies.")

@@ -62,8 +62,8 @@ class AffiliationSerializer(serializers.ModelSerializer):
 
 
 class ResearcherSerializer(serializers.ModelSerializer):
-    #: Fields whose check digit is verified: a wrong one is a 422 (documented in the schema).
-    check_digits = ("orcid",)
+    #: Fields checked beyond what the schema states (a check digit): a wrong one is a 422, documented.
+    beyond_schema = ("orcid",)
     full_name = serializers.CharField(read_only=True)
     orcid_url = serializers.SerializerMethodField()
     is_member = serializers.BooleanField(read_only=True)

@@ -5,6 +5,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from apps.common import serializers
 
+from apps.common.exceptions import unprocessable
 from apps.common.filters import MAX_ID
 from apps.imports.models import ImportJob
 from apps.imports.selection import NotSelectable, written_study_ids
@@ -39,6 +40,10 @@ class FiltersField(serializers.JSONField):
 class PublicationRequestSerializer(serializers.Serializer):
     """Choose the studies by exactly one of ``ids``, ``import_job`` or ``filters``."""
 
+    #: Exactly one selector (the schema's oneOf); the filters' content is checked beyond the schema (a 422).
+    request_schema_rules = {"oneOf": [{"required": [name]} for name in SELECTORS]}
+    beyond_schema = ("filters",)
+
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, allow_empty=False,
                                 max_length=MAX_IDS, help_text="Study ids.")
     import_job = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
@@ -58,19 +63,31 @@ class PublicationRequestSerializer(serializers.Serializer):
         missing = [i for i in ids if i not in found]
         if missing:
             more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
-            raise serializers.ValidationError(f"No study with id {', '.join(map(str, missing[:20]))}{more}.")
+            raise serializers.ValidationError(f"No study with id {', '.join(map(str, missing[:20]))}{more}.",
+                                              code="does_not_exist")
         return ids
 
     def validate_import_job(self, value):
         job = ImportJob.objects.filter(pk=value).first()
         if job is None:
-            raise serializers.ValidationError(f"No import job {value}.")
+            raise serializers.ValidationError(f"No import job {value}.", code="does_not_exist")
         try:
             return written_study_ids(job)
         except NotSelectable as exc:
-            raise serializers.ValidationError(str(exc))
+            raise serializers.ValidationError(str(exc), code="conflict")
 
     def validate_filters(self, value):
+        """The study list's filters: their names and values are that operation's rules (not repeated in this
+        body's schema), so a wrong one is a 422 naming ``filters``; what the schema states (an object with a
+        filter or a non-empty string) is a 400."""
+        if not value or not isinstance(value, (dict, str)):
+            raise serializers.ValidationError("Name at least one filter, as an object or as the list's query string.")
+        try:
+            return self._filtered_ids(value)
+        except serializers.ValidationError as exc:
+            raise unprocessable(exc.detail)
+
+    def _filtered_ids(self, value):
         data = _filter_data(value)
         filterset = StudyFilterSet(data=data, queryset=Study.objects.all(), request=self.context.get("request"))
         unknown = sorted(set(data) - set(filterset.filters))
@@ -83,12 +100,17 @@ class PublicationRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(filterset.errors)
         return list(filterset.qs.order_by("pk").values_list("pk", flat=True).distinct())
 
-    def validate(self, attrs):
-        given = [name for name in SELECTORS if name in attrs]
+    def to_internal_value(self, data):
+        # exactly one selector, before the selector's own checks: a request the schema forbids is a 400
+        given = [name for name in SELECTORS if isinstance(data, dict) and name in data]
         if not given:
             raise serializers.ValidationError({"ids": "Choose the studies: give ids, import_job or filters."})
         if len(given) > 1:
             raise serializers.ValidationError({name: f"Give only one of {', '.join(given)}." for name in given})
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        given = [name for name in SELECTORS if name in attrs]
         attrs["selector"] = given[0]
         attrs["study_ids"] = attrs[given[0]]
         return attrs

@@ -44,8 +44,8 @@ class SummaryBriefSerializer(serializers.Serializer):
 
 
 class StudySerializer(serializers.ModelSerializer):
-    #: Fields whose check digit is verified: a wrong one is a 422 (documented in the schema).
-    check_digits = ("isbn",)
+    #: Fields checked beyond what the schema states (a check digit): a wrong one is a 422, documented.
+    beyond_schema = ("isbn",)
     type = serializers.ChoiceField(source="study_type", choices=Study._meta.get_field("study_type").choices,
                                    required=False)
     venue = VenueSerializer(read_only=True, allow_null=True)
