@@ -33,9 +33,11 @@ class QueryField(serializers.CharField):
 
 
 class CommaSeparated(serializers.CharField):
-    """A comma-separated list (``?design=rct,cohort``); each value is validated by ``child`` (by default
-    plain text, which refuses NUL characters: the database cannot compare them). In the OpenAPI schema:
-    an array of ``child`` sent as one comma-separated value (``style: form, explode: false``)."""
+    """A comma-separated list (``?design=rct,cohort``) of at most ``max_items`` values; each value is validated
+    by ``child`` (by default plain text, which refuses NUL characters: the database cannot compare them). In the
+    OpenAPI schema: an array of ``child`` sent as one comma-separated value (``style: form, explode: false``);
+    a list of free text (topic slugs, DOIs) is a string whose pattern states the list, since on the wire any
+    text is such a list (schemathesis takes a number sent there for a wrong type)."""
 
     def __init__(self, child=None, max_items=50, **kwargs):
         self.child, self.max_items = child or serializers.CharField(), max_items
@@ -44,10 +46,10 @@ class CommaSeparated(serializers.CharField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        values = [v.strip() for v in super().to_internal_value(data).split(",") if v.strip()]
-        if len(values) > self.max_items:
+        parts = super().to_internal_value(data).split(",")
+        if len(parts) > self.max_items:
             raise serializers.ValidationError(f"At most {self.max_items} values.")
-        return [self.child.run_validation(v) for v in values]
+        return [self.child.run_validation(v.strip()) for v in parts if v.strip()]
 
 
 class OptionalBooleanField(serializers.BooleanField):
@@ -64,8 +66,10 @@ class CommaSeparatedExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         item = auto_schema._map_serializer_field(self.target.child, direction)
-        if item.get("type") == "string" and "enum" not in item:
-            item["pattern"] = "^[^\\u0000,]*$"  # a comma separates values; NUL is refused
+        if item.get("type") == "string" and "enum" not in item:  # free text: the list as a string
+            more = self.target.max_items - 1
+            return {"type": "string", "pattern": f"^[^\\u0000,]*(,[^\\u0000,]*){{0,{more}}}$",
+                    "description": f"At most {self.target.max_items} values, comma-separated."}
         return comma_separated_schema(item, self.target.max_items)
 
 
