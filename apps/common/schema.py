@@ -93,23 +93,35 @@ class AutoSchema(SpectacularAutoSchema):
         return schema
 
     def _map_basic_serializer(self, serializer, direction):
-        schema = super()._map_basic_serializer(serializer, direction)
+        outer, self._direction = getattr(self, "_direction", None), direction
+        try:
+            schema = super()._map_basic_serializer(serializer, direction)
+        finally:
+            self._direction = outer
         rules = getattr(serializer, "request_schema_rules", None)
         if direction == "request" and rules:
             schema.update(copy.deepcopy(rules))  # a rule across fields: exactly one of, not both
         return schema
 
     def _insert_field_validators(self, field, schema):
+        if getattr(self, "_direction", None) == "response":
+            return  # what a request may hold; a response's values are kb's own (and clients parse them as given)
         super()._insert_field_validators(field, schema)
-        # drf-spectacular offers a blank text field with a pattern "the pattern, or empty" as oneOf; where the
-        # pattern itself admits "" (e.g. NO_NUL), "" matches both and oneOf refuses it: one schema says it.
+        # drf-spectacular offers a blank text field with a pattern or format as oneOf ["the pattern", empty].
+        # Where the pattern admits "" too (NO_NUL), "" matches both and oneOf refuses it; and generated clients
+        # (openapi-generator's Python) make such a oneOf a wrapper class that refuses "" as matching twice. One
+        # string schema says it: a pattern "empty, or the pattern"; a format (email) or a minimum length the
+        # empty text does not meet stays an alternative, as anyOf.
         one_of = schema.get("oneOf")
         if one_of and len(one_of) == 2 and one_of[1] == BLANK:
             inner = one_of[0]
-            admits_blank = "pattern" in inner and re.search(inner["pattern"], "")
-            if admits_blank and not {"format", "minLength", "enum"} & set(inner):
+            if "pattern" in inner and not {"format", "minLength", "enum"} & set(inner):
                 del schema["oneOf"]
                 schema.update(inner)
+                if not re.search(inner["pattern"], ""):
+                    schema["pattern"] = f"^$|{inner['pattern']}"
+            else:
+                schema["anyOf"] = schema.pop("oneOf")
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -45,7 +45,9 @@ class SummarySerializer(serializers.ModelSerializer):
     def get_reviewer(self, summary):
         return _person(summary.reviewer)
 
-    @extend_schema_field(serializers.ChoiceField(choices=READABILITY_LEVELS, allow_null=True))
+    # nullable rather than a choice of null: drf-spectacular would add an enum of only null (NullEnum), which
+    # openapi-generator's Python client cannot compile
+    @extend_schema_field({"type": "string", "enum": READABILITY_LEVELS, "nullable": True})
     def get_readability_level(self, summary):
         return summary.readability_level
 
