@@ -104,8 +104,6 @@ class AutoSchema(SpectacularAutoSchema):
         return schema
 
     def _insert_field_validators(self, field, schema):
-        if getattr(self, "_direction", None) == "response":
-            return  # what a request may hold; a response's values are kb's own (and clients parse them as given)
         super()._insert_field_validators(field, schema)
         # drf-spectacular offers a blank text field with a pattern or format as oneOf ["the pattern", empty].
         # Where the pattern admits "" too (NO_NUL), "" matches both and oneOf refuses it; and generated clients
@@ -115,7 +113,10 @@ class AutoSchema(SpectacularAutoSchema):
         one_of = schema.get("oneOf")
         if one_of and len(one_of) == 2 and one_of[1] == BLANK:
             inner = one_of[0]
-            if "pattern" in inner and not {"format", "minLength", "enum"} & set(inner):
+            if getattr(self, "_direction", None) == "response":  # kb's own values, "" among them: plain text
+                del schema["oneOf"]
+                schema.update({k: v for k, v in inner.items() if k not in ("format", "pattern", "minLength")})
+            elif "pattern" in inner and not {"format", "minLength", "enum"} & set(inner):
                 del schema["oneOf"]
                 schema.update(inner)
                 if not re.search(inner["pattern"], ""):

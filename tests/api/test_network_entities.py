@@ -48,11 +48,15 @@ def test_researcher_filters(anon_client):
     assert ids(name="sæth") == {member.pk}
 
 
-def test_institution_hierarchy_cannot_cycle(curator_client):
+def test_hierarchies_cannot_cycle(curator_client):
+    """A parent that would make a cycle is well formed; the tree as it stands refuses it: a 409 naming parent."""
     a = factories.institution()
     b = factories.institution(parent=a)
     response = curator_client.patch(f"/api/v1/institutions/{a.pk}/", {"parent": b.pk}, format="json")
-    assert response.status_code == 400 and "parent" in response.json()
+    assert response.status_code == 409 and "parent" in response.json()
+    factories.topic(slug="x-top")
+    response = curator_client.patch("/api/v1/topics/x-top/", {"parent": "x-top"}, format="json")
+    assert response.status_code == 409 and "parent" in response.json()
 
 
 def test_topic_tree_and_protected_delete(curator_client, anon_client):

@@ -46,6 +46,7 @@ def test_create_study_with_authors_topics_and_venue(curator_client):
     ({"title": "x", "year": 1200}, "year"),
     ({"title": 123}, "title"), ({"title": True}, "title"), ({"title": "x", "keywords": [1]}, "keywords"),
     ({"title": "x", "authors": [{"name": 5}]}, "authors"),
+    ({"title": "x", "authors": [{"family_name": "Hansen"}]}, "authors"),
     ({"title": "x", "type": "novel"}, "type"),
     ({"title": "x", "design": "anecdote"}, "design"),
     ({"title": "x", "year": 2000, "day": 3}, "day"),
@@ -107,6 +108,10 @@ def test_update_replaces_authors_atomically(curator_client):
                                     format="json")
     assert response.status_code == 200
     assert [a["name"] for a in response.json()["authors"]] == ["C, Cecilie"]
+    # the list replaces the authors even in a PATCH: each needs its name (was a 500)
+    response = curator_client.patch(f"/api/v1/studies/{study.pk}/", {"authors": [{"family_name": "D"}]},
+                                    format="json")
+    assert response.status_code == 400 and "name" in str(response.json()["authors"])
 
 
 @pytest.mark.smoke

@@ -34,7 +34,7 @@ class InstitutionSerializer(serializers.ModelSerializer):
         node = value
         while node is not None and self.instance is not None:
             if node.pk == self.instance.pk:
-                raise serializers.ValidationError("An institution cannot be its own ancestor.")
+                raise serializers.ValidationError("An institution cannot be its own ancestor.", code="conflict")
             node = node.parent
         return value
 

@@ -35,6 +35,13 @@ class AuthorshipSerializer(serializers.ModelSerializer):
         read_only_fields = ["position"]
         extra_kwargs = {"family_name": {"required": False}, "given_name": {"required": False}}
 
+    def validate(self, attrs):
+        # A PATCH of a study is partial, and DRF makes its nested authors partial too; but the list replaces the
+        # authors, so each needs its name (the schema's required; a missing one was a 500).
+        if "name" not in attrs:
+            raise serializers.ValidationError({"name": [self.error_messages.get("required", "This field is required.")]})
+        return attrs
+
 
 class SummaryBriefSerializer(serializers.Serializer):
     id = serializers.IntegerField()

@@ -17,6 +17,6 @@ class TopicSerializer(serializers.ModelSerializer):
         node = value
         while node is not None and self.instance is not None:
             if node.pk == self.instance.pk:
-                raise serializers.ValidationError("A topic cannot be its own ancestor.")
+                raise serializers.ValidationError("A topic cannot be its own ancestor.", code="conflict")
             node = node.parent
         return value
