@@ -124,6 +124,12 @@ class AutoSchema(SpectacularAutoSchema):
             else:
                 schema["anyOf"] = schema.pop("oneOf")
 
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body is not None and getattr(self.get_request_serializer(), "request_schema_rules", {}).get("oneOf"):
+            body["required"] = True  # "one of these fields": an empty request has none
+        return body
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
 

@@ -10,15 +10,20 @@ module (everything else is DRF's own). Related fields likewise take null, not ""
 from django.core.validators import RegexValidator
 from django.db import models
 from rest_framework import serializers as drf
+from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.serializers import *  # noqa: F401,F403  (DRF's module, with the overrides below)
 
 
 class StrictTextMixin:
-    """Text only: a number, a boolean, a list or an object for a text field is a 400 ("Not a valid string.")."""
+    """Text only: a number, a boolean, a list or an object for a text field is a 400 ("Not a valid string.").
+    The maximum length counts the text as sent, as the schema's maxLength does (DRF counts it after trimming
+    the surrounding whitespace)."""
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        if getattr(self, "max_length", None) is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 
@@ -56,6 +61,15 @@ class BooleanField(drf.BooleanField):
         return super().to_internal_value(data if isinstance(data, str) else repr(data))
 
 
+class ManyRelatedField(drf.ManyRelatedField):
+    """A list of related values is a JSON array (DRF also reads an object as the list of its keys)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class NullIsNoneMixin:
     """A related field's "none" is null: DRF reads "" as null too (for HTML forms), which the schema (a slug's
     pattern, an id's integer) does not admit; here "" is a 400 naming the field."""
@@ -67,13 +81,29 @@ class NullIsNoneMixin:
             self.fail("blank")
         return super().run_validation(data)
 
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        list_kwargs.update({key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS})
+        return ManyRelatedField(**list_kwargs)
+
 
 class PrimaryKeyRelatedField(NullIsNoneMixin, drf.PrimaryKeyRelatedField):
-    pass
+    """An id is a JSON integer (DRF also looks up "5")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
 
 
 class SlugRelatedField(NullIsNoneMixin, drf.SlugRelatedField):
-    pass
+    """A slug is a string (DRF also looks up 0 as "0")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class ModelSerializer(drf.ModelSerializer):

@@ -26,6 +26,8 @@ def test_researcher_with_affiliations_and_orcid(curator_client, anon_client):
     ({"given_name": "A", "family_name": "B", "orcid": "0000-0002-1825"}, "orcid", 400),  # not the schema's shape
     ({"given_name": "A", "family_name": "B", "orcid": " 0000-0002-1825-0097"}, "orcid", 400),
     ({"given_name": 12, "family_name": "B"}, "given_name", 400),  # a number is not text
+    ({"given_name": "A", "family_name": " " * 150 + "B"}, "family_name", 400),  # maxLength counts what is sent
+    ({"given_name": "A", "family_name": "B", "interests": {}}, "interests", 400),
     ({"given_name": "A"}, "family_name", 400),
     ({"given_name": "A", "family_name": "B", "email": "nope"}, "email", 400),
     ({"given_name": "A", "family_name": "B",

@@ -47,6 +47,8 @@ def test_create_study_with_authors_topics_and_venue(curator_client):
     ({"title": 123}, "title"), ({"title": True}, "title"), ({"title": "x", "keywords": [1]}, "keywords"),
     ({"title": "x", "authors": [{"name": 5}]}, "authors"),
     ({"title": "x", "authors": [{"family_name": "Hansen"}]}, "authors"),
+    ({"title": "x", "topics": {}}, "topics"), ({"title": "x", "topics": [0]}, "topics"),  # slugs, in a list
+    ({"title": "x", "authors": [{"name": "A", "researcher": "1"}]}, "authors"),  # an id is an integer
     ({"title": "x", "type": "novel"}, "type"),
     ({"title": "x", "design": "anecdote"}, "design"),
     ({"title": "x", "year": 2000, "day": 3}, "day"),

@@ -27,7 +27,7 @@ class InstitutionSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             qs = qs.exclude(pk=self.instance.pk)
         if value and qs.exists():
-            raise serializers.ValidationError("Another institution already has this ROR id.")
+            raise serializers.ValidationError("Another institution already has this ROR id.", code="unique")
         return value
 
     def validate_parent(self, value):
@@ -101,7 +101,7 @@ class ResearcherSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             qs = qs.exclude(pk=self.instance.pk)
         if value and qs.exists():
-            raise serializers.ValidationError("Another researcher already has this ORCID iD.")
+            raise serializers.ValidationError("Another researcher already has this ORCID iD.", code="unique")
         return value
 
     def create(self, validated_data):

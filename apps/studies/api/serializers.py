@@ -50,9 +50,30 @@ class SummaryBriefSerializer(serializers.Serializer):
     title = serializers.CharField()
 
 
+#: (part, whole): a study's day needs its month, its month its year.
+DATE_PARTS = (("day", "month"), ("month", "year"))
+
+
+def _date_rules(partial):
+    """The schema's statement of DATE_PARTS for a body: a given (non-null) part needs its whole given and not null;
+    in a PATCH the whole may be left out (the stored one counts)."""
+    def given(name):
+        return {"required": [name], "properties": {name: {"type": "integer"}}}
+
+    rules = []
+    for part, whole in DATE_PARTS:
+        needs = {"properties": {whole: {"type": "integer"}}} if partial else given(whole)
+        rules.append({"anyOf": [{"not": given(part)}, needs]})
+    return {"allOf": rules}
+
+
 class StudySerializer(serializers.ModelSerializer):
     #: Fields checked beyond what the schema states (a check digit): a wrong one is a 422, documented.
     beyond_schema = ("isbn",)
+
+    @property
+    def request_schema_rules(self):
+        return _date_rules(self.partial)
     type = serializers.ChoiceField(source="study_type", choices=Study._meta.get_field("study_type").choices,
                                    required=False)
     venue = VenueSerializer(read_only=True, allow_null=True)
@@ -132,13 +153,17 @@ class StudySerializer(serializers.ModelSerializer):
         return normalize_isbn(value) if value else ""
 
     def validate(self, attrs):
-        month = attrs.get("month", getattr(self.instance, "month", None))
-        day = attrs.get("day", getattr(self.instance, "day", None))
-        year = attrs.get("year", getattr(self.instance, "year", None))
-        if day and not month:
-            raise serializers.ValidationError({"day": "A day needs a month."})
-        if month and not year:
-            raise serializers.ValidationError({"month": "A month needs a year."})
+        """A day needs a month, a month a year: in the body (the schema's rule, a 400), or in a PATCH the study's
+        stored value (when that is missing, the study as it stands refuses the change: a 409)."""
+        for part, whole in DATE_PARTS:
+            if attrs.get(part) is None:
+                continue
+            if whole in attrs or not self.partial:
+                if attrs.get(whole) is None:
+                    raise serializers.ValidationError({part: f"A {part} needs a {whole}."})
+            elif getattr(self.instance, whole, None) is None:
+                raise serializers.ValidationError({part: f"A {part} needs a {whole}; the study has none."},
+                                                  code="conflict")
         return attrs
 
     def _service_data(self, validated):
