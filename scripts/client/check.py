@@ -1,6 +1,6 @@
 """Calls a running kb through the Python client openapi-generator makes from /api/schema/ (scripts/client-check.sh):
 list, detail and search of studies, the expert finder and the evidence map; with KB_TOKEN (a curator's) also a
-write the API refuses with a 422. Exits non-zero when a call fails or answers other than the schema says."""
+study created and deleted, and a write the API refuses with a 422. Exits non-zero when a call fails or answers other than the schema says."""
 import os
 import sys
 
@@ -34,6 +34,11 @@ grid = kbclient.EvidenceMapApi(client).evidence_map_retrieve(rows="design", cols
 print(f"evidence map design x design: {len(grid.cells)} cells, diagonal total "
       f"{sum(c.count for c in grid.cells if c.row == c.col)}")
 if token:
+    created = studies.studies_create(kbclient.StudyRequest(title="Client check study", year=2020, month=3, day=4,
+                                                           isbn="0-306-40615-2"))
+    print(f"studies_create: {created.id} isbn={created.isbn} {created.year}-{created.month}-{created.day}")
+    assert created.isbn == "9780306406157"
+    studies.studies_destroy(id=created.id)
     researchers = kbclient.ResearchersApi(client)
     try:
         researchers.researchers_create(kbclient.ResearcherRequest(given_name="Client", family_name="Check",
