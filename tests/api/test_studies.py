@@ -114,6 +114,8 @@ def test_update_replaces_authors_atomically(curator_client):
     response = curator_client.patch(f"/api/v1/studies/{study.pk}/", {"authors": [{"family_name": "D"}]},
                                     format="json")
     assert response.status_code == 400 and "name" in str(response.json()["authors"])
+    response = curator_client.patch(f"/api/v1/studies/{study.pk}/", {"venue_input": {}}, format="json")
+    assert response.status_code == 400 and "name" in str(response.json()["venue_input"])
 
 
 @pytest.mark.smoke

@@ -24,6 +24,12 @@ class VenueInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=500)
     issn = serializers.CharField(max_length=9, required=False, allow_blank=True, default="")
 
+    def validate(self, attrs):
+        # a study's PATCH makes this partial too, but a venue is named in full (the schema's required)
+        if "name" not in attrs:
+            raise serializers.ValidationError({"name": ["This field is required."]})
+        return attrs
+
 
 class AuthorshipSerializer(serializers.ModelSerializer):
     researcher = serializers.PrimaryKeyRelatedField(queryset=Researcher.objects.all(), allow_null=True,
