@@ -43,12 +43,16 @@ class CommaSeparated(serializers.CharField):
         self.child, self.max_items = child or serializers.CharField(), max_items
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("trim_whitespace", False)  # each value is trimmed; " " is no "not given" for choices
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         parts = super().to_internal_value(data).split(",")
         if len(parts) > self.max_items:
             raise serializers.ValidationError(f"At most {self.max_items} values.")
+        typed = type(self.child) is not serializers.CharField  # choices or ids: the schema's array of them
+        if typed and data != "" and any(not part.strip() for part in str(data).split(",")):
+            raise serializers.ValidationError("An empty value in the list (a stray comma or space).")
         return [self.child.run_validation(v.strip()) for v in parts if v.strip()]
 
 

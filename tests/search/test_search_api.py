@@ -94,6 +94,7 @@ def test_other_kinds(anon_client, data):
     ({"page": 0}, "page"), ({"page_size": 1000}, "page_size"),
     ({"year_from": "soon"}, "year_from"), ({"has_summary": "null"}, "has_summary"),
     ({"study_type": "novel"}, "study_type"), ({"researcher": "abc"}, "researcher"),
+    ({"design": "rct,"}, "design"), ({"language": ","}, "language"), ({"institution": " "}, "institution"),
     ({"topic": "\x00jY"}, "topic"), ({"doi": "10.1/a,\x00"}, "doi"), ({"ranking": "magic"}, "ranking"),
     ({"expand": "maybe"}, "expand"), ({"unexpand": "a\x00"}, "unexpand"),
 ])
