@@ -297,6 +297,9 @@ KB_SEARCH = {
     "SHARDS": int(env("ELASTICSEARCH_SHARDS", "1")),
     "REPLICAS": int(env("ELASTICSEARCH_REPLICAS", "0")),
     "TIMEOUT": float(env("ELASTICSEARCH_TIMEOUT", "10")),
+    # A rebuilt index is merged into one segment before it goes live: a kNN search visits every
+    # segment's graph (docs/search.md); 0 skips it (a faster rebuild, slower hybrid searches).
+    "MERGE_ON_REBUILD": env_bool("ELASTICSEARCH_MERGE_ON_REBUILD", True),
 }
 
 # Sentence embeddings for semantic search (search/embedders.py, search/vectors.py): the model
