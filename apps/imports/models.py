@@ -65,6 +65,10 @@ class ImportJob(models.Model):
     done = models.PositiveIntegerField("entries done", default=0)
     counts = models.JSONField(default=dict, blank=True, help_text="Outcome -> number of entries.")
     encoding = models.CharField(max_length=40, blank=True)
+    encoding_guessed = models.BooleanField(
+        default=False, help_text="The file declared no encoding (no byte-order mark, no '% Encoding:' or Emacs/Vim "
+                                 "coding line) and is not UTF-8: the encoding is a guess; the entries' warnings "
+                                 "name the characters other encodings read differently.")
     warnings = models.JSONField(default=list, blank=True, help_text="File-level warnings of the reader.")
     created_venues = models.JSONField(default=list, blank=True, editable=False,
                                       help_text="Ids of the venues this job created; undo removes those "

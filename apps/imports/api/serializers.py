@@ -46,7 +46,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportJob
         fields = ["id", "url", "outcomes_url", "file_name", "size", "checksum", "uploaded_by", "policy", "dry_run",
-                  "status", "progress", "counts", "open_reviews", "encoding", "warnings", "error", "attempts",
+                  "status", "progress", "counts", "open_reviews", "encoding", "encoding_guessed", "warnings", "error", "attempts",
                   "created_at", "started_at", "finished_at", "undone_at"]
         read_only_fields = fields
 
