@@ -97,6 +97,22 @@ class ImportJob(models.Model):
     def get_absolute_url(self):
         return reverse("v1:import-job-detail", args=[self.pk])
 
+    def incomplete_outcomes(self):
+        """The outcomes of entries whose study (created, or merged into) is still an incomplete draft (no
+        title: it cannot be published until a curator fills the gap)."""
+        return self.outcomes.filter(outcome__in=[Outcome.CREATED, Outcome.MERGED], study__title="")
+
+    @classmethod
+    def incomplete_count(cls):
+        """A subquery: the number of ``incomplete_outcomes`` of the outer job (for ``annotate``)."""
+        from django.db.models import Count, OuterRef, Subquery
+        from django.db.models.functions import Coalesce
+
+        rows = (ImportOutcome.objects.filter(job=OuterRef("pk"), outcome__in=[Outcome.CREATED, Outcome.MERGED],
+                                             study__title="")
+                .order_by().values("job").annotate(n=Count("pk")).values("n"))
+        return Coalesce(Subquery(rows), 0)
+
 
 class ImportOutcome(models.Model):
     """What became of one raw entry of the file."""

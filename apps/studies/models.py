@@ -241,18 +241,22 @@ class Study(Tracked):
         """The fields this study must have filled before it can be published (empty: none)."""
         return [name for name in GAPS if not str(getattr(self, name) or "").strip()]
 
+    def gap_errors(self) -> dict:
+        """{field: message} of the gaps that keep this study from being published."""
+        return {name: GAPS[name] for name in self.gaps}
+
     @property
     def incomplete(self) -> bool:
         return bool(self.gaps)
 
     @property
     def display_title(self) -> str:
-        """The title, or for a study without one "[untitled] first author et al., venue volume, year" from
-        what it has (authors as prefetched or stored, venue, year), so lists and links name it."""
-        if self.title:
-            return self.title
-        from django.utils.translation import gettext
+        """The title, or for a study without one "[untitled] first author et al., venue volume:pages, year"
+        from what it has (authors as prefetched or stored, venue, year), so lists and links name it. (The web
+        pages pass their language's label: ``untitled_title``.)"""
+        return self.title or self.untitled_title()
 
+    def untitled_title(self, label: str = "[untitled]") -> str:
         parts = []
         authors = [a.family_name or a.name for a in self.authorships.all()][:2] if self.pk else []
         if authors:
@@ -265,7 +269,6 @@ class Study(Tracked):
             parts.append(where)
         if self.year:
             parts.append(str(self.year))
-        label = gettext("[untitled]")
         return f"{label} {', '.join(parts)}" if parts else f"{label} #{self.pk or ''}".rstrip(" #")
 
     def normalize(self):
@@ -289,8 +292,7 @@ class Study(Tracked):
         if self.month and not self.year:
             errors["month"] = "A month needs a year."
         if self.status == Status.PUBLISHED:
-            for name in self.gaps:
-                errors[name] = GAPS[name]
+            errors.update(self.gap_errors())
         if errors:
             raise ValidationError(errors)
 
