@@ -63,7 +63,8 @@ class ImportJobAdmin(admin.ModelAdmin):
     actions = ["resume", "undo"]
     readonly_fields = ["file_name", "size", "checksum", "uploaded_by", "policy", "dry_run", "status", "total", "done",
                        "counts", "encoding", "encoding_guessed", "warnings", "error", "attempts", "created_at",
-                       "enqueued_at", "enqueue_error", "started_at", "finished_at", "undone_at", "undone_by", "outcomes_link"]
+                       "enqueued_at", "enqueue_error", "started_at", "finished_at", "undone_at", "undone_by",
+                       "outcomes_link"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

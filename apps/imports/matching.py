@@ -7,9 +7,9 @@ Rules, in order (the first that applies decides):
    book share its ISBN). A DOI and a PMID that point at two different studies make the match
    uncertain (review).
 2. **Exact.** The same folded title (and subtitle), the same year and the same authors' family names
-   in the same order (needs a year or at least one author); or the same citation key, title and
-   year; or the very same BibTeX text as an earlier entry of the file or as the study's stored
-   source entry.
+   in the same order (needs an author, or a year and a title that is not weak: see below); or the
+   same citation key, title and year; or the very same BibTeX text as an earlier entry of the file or
+   as the study's stored source entry.
 3. **Fuzzy.** Candidates share the indexed title key, or the first author's folded family name with a
    year at most one apart. The title similarity is ``rapidfuzz.fuzz.ratio`` of the folded titles
    (0-100). A candidate is the same work when the similarity is at least ``UPPER`` (92), the first
@@ -24,12 +24,13 @@ a detail of the same work's printing).
 A title alone is not enough evidence. Without authors on both sides, the same title and year are
 certain only for a title of more than ``WEAK_TITLE_WORDS`` words ("Summary", "Corresponding author",
 "Editorial" are uncertain), and so is the same citation key and title without a year (citation keys
-such as ``noauthor_summary`` are made of the title). **Clearly different
-abstracts** (both at least ``ABSTRACT_MIN_WORDS`` words, sharing less than ``ABSTRACT_SHARED`` of the
-shorter one's words) veto a match, except where the rest of the evidence is strong (the same identifier,
-or the same first author and a year at most one apart on both sides): then the match is uncertain
-(review). An entry without a title (an incomplete draft) matches only by identifier or the very same
-BibTeX text; the same first author, year and pages make it a candidate for review.
+such as ``noauthor_summary`` are made of the title). **Clearly different abstracts** (both at least
+``ABSTRACT_MIN_WORDS`` words, sharing less than ``ABSTRACT_SHARED`` of the shorter one's words) veto a
+match, except where the rest of the evidence is strong (the same identifier, or the same first author
+and a year at most one apart on both sides): then the match is uncertain (review). An entry without a
+title (an incomplete draft) is the same work only by identifier, by the very same BibTeX text, or as
+another entry without a title with the same citation key, authors, year and type; the same first
+author, year and pages make it a candidate for review.
 """
 from __future__ import annotations
 
@@ -39,9 +40,8 @@ from dataclasses import dataclass, field
 from django.db import connection
 from rapidfuzz import fuzz
 
-from apps.studies.models import Authorship, Study
-
 from apps.studies.keys import full_title_key
+from apps.studies.models import Authorship, Study
 
 from .prepare import Features, features
 
@@ -419,8 +419,8 @@ def compare(f: Features, g: Features) -> Match | None:
                                         f, g, strong=bool(year_ok and author_ok))
     if same_type and f.key and f.key == g.key and f.title == g.title and f.year == g.year \
             and (f.year is not None or f.authors or g.authors or not _weak_title(f.title)):
-        return _unless_abstracts_differ(Match(Candidate(g), "exact", True, 100.0, ["same citation key, title and year"]),
-                                        f, g, strong=bool(year_ok and author_ok))
+        match = Match(Candidate(g), "exact", True, 100.0, ["same citation key, title and year"])
+        return _unless_abstracts_differ(match, f, g, strong=bool(year_ok and author_ok))
     numbers_ok = f.numbers == g.numbers
     if not numbers_ok:
         reasons.append("the numbers in the titles differ")

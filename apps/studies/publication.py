@@ -9,7 +9,8 @@ job (Celery task ``apps.studies.tasks.run_publication_job``; on the embedded def
 tasks run in-process as imports do) whose progress the job row records.
 
 A study that fails the checks a single publish makes (``Study.full_clean``) is not published: the job
-lists it with the errors by field (an incomplete draft, without a title: ``title``). Studies that already have the status are counted as unchanged.
+lists it with the errors by field (an incomplete draft, without a title: ``title``). Studies that already
+have the status are counted as unchanged.
 """
 
 from __future__ import annotations

@@ -48,7 +48,8 @@ def test_a_declared_latin1_file_is_read_as_latin1(declaration):
 
 
 @pytest.mark.parametrize("name, codec", [
-    ("latin-9-unix", "iso8859-15"), ("latin-0", "iso8859-15"), ("iso-latin-1", "iso8859-1"), ("latin-2-mac", "iso8859-2"),
+    ("latin-9-unix", "iso8859-15"), ("latin-0", "iso8859-15"), ("iso-latin-1", "iso8859-1"),
+    ("latin-2-mac", "iso8859-2"),
     ("utf-8-dos", "utf-8"), ("utf-8-with-signature", "utf-8-sig"), ("ISO8859_15", "iso8859-15"),
     ("windows-1252", "cp1252"), ("japanese-shift-jis-unix", "shift_jis"), ("undecided-unix", ""), ("klingon", None),
 ])
