@@ -261,7 +261,7 @@ class Utf8Watch:
     is read as cp1252 (not lost as U+FFFD) and counted in ``stray``; the stream reports it."""
 
     def __init__(self):
-        self._inner = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self._pending = b""  # a character cut at the end of the last block
         self.stray = 0
 
     def _fix(self, m) -> str:
@@ -270,8 +270,14 @@ class Utf8Watch:
         return raw.decode("cp1252", "replace")
 
     def decode(self, data: bytes, final: bool = False) -> str:
-        text = self._inner.decode(data, final)
-        return _STRAY.sub(self._fix, text)
+        data = self._pending + data if self._pending else data
+        try:  # the usual case, at C speed
+            text, used = codecs.utf_8_decode(data, "strict", final)
+        except UnicodeDecodeError:
+            text, used = codecs.utf_8_decode(data, "surrogateescape", final)
+            text = _STRAY.sub(self._fix, text)
+        self._pending = data[used:]
+        return text
 
     def warning(self) -> str:
         return (f"{self.stray} byte(s) further into the file are not UTF-8 as its start is: read as cp1252, "

@@ -127,3 +127,15 @@ def test_the_api_says_the_encoding_was_a_guess(curator_client, settings, tmp_pat
     assert (job["encoding"], job["encoding_guessed"]) == ("cp1252", True)
     (o,) = curator_client.get(job["outcomes_url"]).json()["results"]
     assert any(w.startswith("title: '¦'") and "'Š' in latin-9" in w for w in o["warnings"])
+
+
+@pytest.mark.django_db
+def test_the_import_page_says_the_encoding_was_a_guess(client, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    client.force_login(factories.user("curator"))
+    guessed = factories.import_file(ENTRY.encode("iso8859-15"))
+    page = client.get(f"/curator/imports/{guessed.pk}/").content.decode()
+    assert "cp1252 <strong>(gjettet: filen sier det ikke)</strong>" in page
+    assert "title: &#x27;¦&#x27; (byte 0xA6, &#x27;Š&#x27; in latin-9)" in page  # the entry's warning
+    declared = factories.import_file(("% Encoding: ISO8859_15\n" + ENTRY).encode("iso8859-15"), policy="skip")
+    assert "gjettet" not in client.get(f"/curator/imports/{declared.pk}/").content.decode()

@@ -135,3 +135,19 @@ def test_entries_without_titles_are_not_merged_on_the_empty_title():
                    ("duplicate", 4)]
     again = factories.import_file(text)  # the same file again: each incomplete draft is found by its key
     assert again.counts["created"] == 0 and Study.objects.count() == 3
+
+
+def test_the_admin_form_refuses_to_publish_an_incomplete_draft_and_saves_it_as_a_draft(rf, curator, untitled):
+    from django.contrib.admin.sites import site
+    from django.forms.models import model_to_dict
+
+    admin = site._registry[Study]
+    request = rf.get("/")
+    request.user = curator
+    form_class = admin.get_form(request, untitled)
+    data = {k: v for k, v in model_to_dict(untitled).items() if v is not None and k not in ("topics", "venue")}
+    form = form_class(data={**data, "keywords": "[]", "status": "published"}, instance=untitled)
+    assert not form.is_valid() and list(form.errors) == ["title"]
+    assert "needs a title" in form.errors["title"][0]
+    form = form_class(data={**data, "keywords": "[]", "status": "draft", "issue": "4"}, instance=untitled)
+    assert form.is_valid(), form.errors
