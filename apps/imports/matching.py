@@ -347,7 +347,7 @@ def _abstract_words(text: str) -> frozenset:
 def abstracts_differ(f: Features, g: Features) -> str | None:
     """Why the two abstracts are clearly not the same text (None when they are alike, or either is missing
     or too short to tell)."""
-    if not f.abstract or not g.abstract:
+    if not f.abstract or not g.abstract or f.abstract == g.abstract:  # (a file imported again: equal)
         return None
     a, b = _abstract_words(f.abstract), _abstract_words(g.abstract)
     if len(a) < ABSTRACT_MIN_WORDS or len(b) < ABSTRACT_MIN_WORDS:
