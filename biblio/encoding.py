@@ -240,8 +240,8 @@ def stream_decoding(head: bytes) -> StreamDecoding:
             else:
                 name, guessed = "cp1252", True
                 warnings.append(guess_warning(name))
-        if name == "utf-8":  # chosen from the first bytes only: bytes further on may not be UTF-8
-            return StreamDecoding(name, bom_len, Utf8Watch(), warnings, guessed)
+    if name == "utf-8":  # declared, or chosen from the first bytes only: bytes further on may not be UTF-8
+        return StreamDecoding(name, bom_len, Utf8Watch(), warnings, guessed)
     errors = "replace"
     if name == "cp1252":
         return StreamDecoding(name, bom_len, _Cp1252Decoder(), warnings, guessed)
@@ -257,8 +257,8 @@ _STRAY = re.compile("[\udc80-\udcff]+")
 
 
 class Utf8Watch:
-    """UTF-8 chosen from the start of a file that declares nothing: a byte further on that is not UTF-8
-    is read as cp1252 (not lost as U+FFFD) and counted in ``stray``; the stream reports it."""
+    """UTF-8 (declared, or chosen from the start of the file): a byte further on that is not UTF-8 is read
+    as cp1252 (not lost as U+FFFD) and counted in ``stray``; the stream reports it."""
 
     def __init__(self):
         self._pending = b""  # a character cut at the end of the last block
@@ -280,8 +280,8 @@ class Utf8Watch:
         return text
 
     def warning(self) -> str:
-        return (f"{self.stray} byte(s) further into the file are not UTF-8 as its start is: read as cp1252, "
-                "a guess; check the entries that hold them")
+        return (f"{self.stray} byte(s) of the file are not UTF-8 as the rest is: read as cp1252, a guess; "
+                "check the entries that hold them")
 
 
 class _Cp1252Decoder:

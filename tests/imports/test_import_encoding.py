@@ -97,6 +97,16 @@ def test_bytes_that_are_not_utf8_far_into_a_file_are_read_as_cp1252_and_reported
     assert stream.encoding_guessed and any("not UTF-8" in w for w in stream.warnings)
 
 
+def test_a_stray_cp1252_byte_in_a_file_declared_utf8_is_kept_and_reported():
+    data = ("% Encoding: UTF-8\n@misc{a, title = {Tennøy}, year = 2000}\n").encode() \
+        + "@misc{b, title = {Østlandet}, year = 2000}\n".encode("cp1252")
+    stream = iter_bibtex(data)
+    a, b = [e for chunk in stream for e in chunk]
+    assert (a.record.title, b.record.title) == ("Tennøy", "Østlandet")
+    assert stream.encoding == "utf-8" and stream.encoding_guessed
+    assert any(w.startswith("1 byte(s) of the file are not UTF-8") for w in stream.warnings)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("child", [False, True], ids=["in-process", "reader-process"])
 def test_an_import_reports_the_guess_and_the_flagged_fields(child, monkeypatch, settings, tmp_path):
