@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -50,6 +51,7 @@ class StudyAdmin(admin.ModelAdmin):
     inlines = [AuthorshipInline]
     actions = ["publish", "unpublish", "assign_topics"]
     list_per_page = 50
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, said now
     fieldsets = [
         (None, {"fields": ["title", "subtitle", "abstract", "language", "study_type", "design", "topics",
                            "keywords"]}),
