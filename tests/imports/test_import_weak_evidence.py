@@ -107,3 +107,20 @@ def test_real_duplicates_still_merge():
     assert study.abstract == CATS
     same_doi = factories.import_file(entry("y", "Summary", doi="https://doi.org/10.1000/S1", abstract=DOGS))
     assert outcomes(same_doi) == [("merged", None)]
+
+
+def test_a_curator_says_different_works_for_the_same_doi_and_the_doi_stays_with_the_stored_study(curator_client):
+    factories.import_file(entry("c", "A first paper", doi="10.1000/x1", abstract=CATS))
+    stored = Study.objects.get(doi="10.1000/x1")
+    job = factories.import_file(entry("d", "Another title altogether", doi="10.1000/X1", abstract=DOGS))
+    (o,) = ImportOutcome.objects.filter(job=job)
+    assert o.outcome == Outcome.REVIEW
+    response = curator_client.post(f"/api/v1/import-reviews/{o.review.pk}/resolve/", {"decision": "create"},
+                                   format="json")
+    assert response.status_code == 200, response.content
+    o.refresh_from_db()
+    assert o.outcome == Outcome.CREATED and o.study_id != stored.pk
+    assert "DOI 10.1000/x1 belongs to study" in o.message
+    new = Study.objects.get(pk=o.study_id)
+    assert (new.doi, new.abstract) == ("", DOGS) and "10.1000/X1" in new.source_entry
+    assert Study.objects.get(pk=stored.pk).abstract == CATS
