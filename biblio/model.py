@@ -94,6 +94,7 @@ class ReadResult:
     warnings: list[str] = field(default_factory=list)
     preamble: list[str] = field(default_factory=list)
     comments: int = 0
+    encoding_guessed: bool = False  # no byte-order mark or declaration decided, and not plain UTF-8
 
     @property
     def records(self) -> list[Record]:

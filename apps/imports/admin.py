@@ -62,8 +62,9 @@ class ImportJobAdmin(admin.ModelAdmin):
     inlines = [ImportOutcomeInline]
     actions = ["resume", "undo"]
     readonly_fields = ["file_name", "size", "checksum", "uploaded_by", "policy", "dry_run", "status", "total", "done",
-                       "counts", "encoding", "warnings", "error", "attempts", "created_at", "enqueued_at",
-                       "enqueue_error", "started_at", "finished_at", "undone_at", "undone_by", "outcomes_link"]
+                       "counts", "encoding", "encoding_guessed", "warnings", "error", "attempts", "created_at",
+                       "enqueued_at", "enqueue_error", "started_at", "finished_at", "undone_at", "undone_by",
+                       "outcomes_link"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

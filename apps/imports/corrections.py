@@ -7,6 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit import context as audit_context
+from apps.common.identifiers import clean_doi, clean_pmid
+from apps.studies.models import Study
 from biblio import read_bibtex
 from search.sync import batched
 
@@ -52,6 +54,20 @@ def retry_outcome(user, outcome: ImportOutcome, text: str) -> ImportOutcome:
     return outcome
 
 
+def _leave_out_taken_identifiers(p: Prepared) -> list[str]:
+    """A DOI or PMID that another study holds stays with it (they are unique): the new study of "different
+    works" is written without it (the raw entry keeps it). E.g. the same DOI with clearly different abstracts."""
+    notes = []
+    for name, clean in (("doi", clean_doi), ("pmid", clean_pmid)):
+        value = clean(p.fields.get(name) or "")
+        other = Study.objects.filter(**{name: value}).values_list("pk", flat=True).first() if value else None
+        if other is not None:
+            p.fields[name] = ""
+            notes.append(f"Its {name.upper()} {value} belongs to study {other}: left out of the new study "
+                         "(kept in its raw entry)")
+    return notes
+
+
 def resolve_review(user, item: ReviewItem, decision: str) -> ReviewItem:
     """A curator's answer to an uncertain match: ``merge`` (same work) or ``create`` (different works)."""
     if decision not in ("merge", "create"):
@@ -82,8 +98,9 @@ def resolve_review(user, item: ReviewItem, decision: str) -> ReviewItem:
                 writer.write_merges([d])
             item.status = ReviewStatus.MERGED
         else:
+            taken = _leave_out_taken_identifiers(p)
             writer.write_creates([d])
-            d.message = f"A curator decided: different works. {d.message}"
+            d.message = f"A curator decided: different works. {d.message}" + "".join(f" {t}." for t in taken)
             item.status = ReviewStatus.CREATED
         outcome = item.outcome
         outcome.outcome, outcome.study_id, outcome.rule = d.outcome, d.study_id, Rule.CURATOR

@@ -156,6 +156,7 @@ class Importer:
                 chunks.close()
             total = stream.entries_read
         job.encoding = stream.encoding[:40]
+        job.encoding_guessed = bool(stream.encoding_guessed)
         job.warnings = [str(w)[:500] for w in stream.warnings[:200]]
         if total == 0:
             return self._fail_file(self._diagnose() + list(stream.warnings))
@@ -165,7 +166,8 @@ class Importer:
             job.counts = recount(job)
             job.status = JobStatus.DONE
             job.finished_at = timezone.now()
-            job.save(update_fields=["total", "counts", "status", "finished_at", "encoding", "warnings"])
+            job.save(update_fields=["total", "counts", "status", "finished_at", "encoding", "encoding_guessed",
+                                    "warnings"])
         return job
 
     def _diagnose(self) -> list[str]:
@@ -191,7 +193,7 @@ class Importer:
         job.error = f"Nothing was imported: {first}" + ("" if first.endswith(("?", ".")) else ".") \
             + " Upload a BibTeX (.bib) file."
         job.warnings = [str(w)[:500] for w in warnings[:200]]
-        job.save(update_fields=["total", "status", "finished_at", "error", "warnings", "encoding"])
+        job.save(update_fields=["total", "status", "finished_at", "error", "warnings", "encoding", "encoding_guessed"])
         return job
 
     def process_chunk(self, items, counts):

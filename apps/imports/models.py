@@ -65,6 +65,10 @@ class ImportJob(models.Model):
     done = models.PositiveIntegerField("entries done", default=0)
     counts = models.JSONField(default=dict, blank=True, help_text="Outcome -> number of entries.")
     encoding = models.CharField(max_length=40, blank=True)
+    encoding_guessed = models.BooleanField(
+        default=False, help_text="The file declared no encoding (no byte-order mark, no '% Encoding:' or Emacs/Vim "
+                                 "coding line) and is not UTF-8: the encoding is a guess; the entries' warnings "
+                                 "name the characters other encodings read differently.")
     warnings = models.JSONField(default=list, blank=True, help_text="File-level warnings of the reader.")
     created_venues = models.JSONField(default=list, blank=True, editable=False,
                                       help_text="Ids of the venues this job created; undo removes those "
@@ -92,6 +96,22 @@ class ImportJob(models.Model):
 
     def get_absolute_url(self):
         return reverse("v1:import-job-detail", args=[self.pk])
+
+    def incomplete_outcomes(self):
+        """The outcomes of entries whose study (created, or merged into) is still an incomplete draft (no
+        title: it cannot be published until a curator fills the gap)."""
+        return self.outcomes.filter(outcome__in=[Outcome.CREATED, Outcome.MERGED], study__title="")
+
+    @classmethod
+    def incomplete_count(cls):
+        """A subquery: the number of ``incomplete_outcomes`` of the outer job (for ``annotate``)."""
+        from django.db.models import Count, OuterRef, Subquery
+        from django.db.models.functions import Coalesce
+
+        rows = (ImportOutcome.objects.filter(job=OuterRef("pk"), outcome__in=[Outcome.CREATED, Outcome.MERGED],
+                                             study__title="")
+                .order_by().values("job").annotate(n=Count("pk")).values("n"))
+        return Coalesce(Subquery(rows), 0)
 
 
 class ImportOutcome(models.Model):

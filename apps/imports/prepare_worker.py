@@ -32,6 +32,7 @@ def main(argv: list[str]) -> int:
                 if todo:
                     write_frame(out, "chunk", prepare_entries(todo))
             write_frame(out, "end", {"entries_read": stream.entries_read, "encoding": stream.encoding,
+                                     "encoding_guessed": stream.encoding_guessed,
                                      "warnings": [str(w) for w in stream.warnings]})
     except BrokenPipeError:  # the importer stopped listening
         return 1

@@ -9,7 +9,8 @@ touches no database and keeps no state the importer needs: if it dies, the job f
 and running it again resumes after the last written chunk. Small files (and storages without a local
 path) are read in the importer's own process.
 
-Frames: ``("chunk", [Decision, ...])``, then ``("end", {"entries_read", "encoding", "warnings"})`` or
+Frames: ``("chunk", [Decision, ...])``, then ``("end", {"entries_read", "encoding", "encoding_guessed",
+"warnings"})`` or
 ``("error", message)``.
 """
 from __future__ import annotations
@@ -97,6 +98,7 @@ class ChildPreparer:
         self.path, self.start, self.chunk_size = path, start, chunk_size
         self.entries_read = 0
         self.encoding = ""
+        self.encoding_guessed = False
         self.warnings: list[str] = []
 
     def command(self) -> list[str]:
@@ -119,6 +121,7 @@ class ChildPreparer:
                 elif kind == "end":
                     self.entries_read = payload["entries_read"]
                     self.encoding = payload["encoding"]
+                    self.encoding_guessed = payload["encoding_guessed"]
                     self.warnings = payload["warnings"]
                     finished = True
                     break

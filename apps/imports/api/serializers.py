@@ -42,11 +42,14 @@ class ImportJobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
     open_reviews = serializers.SerializerMethodField()
+    incomplete_drafts = serializers.SerializerMethodField(help_text=(
+        "Entries whose study (created, or merged into) is an incomplete draft: it has no title and cannot be "
+        "published until a curator gives it one (their outcomes' warnings say so; GET studies/?incomplete=true)."))
 
     class Meta:
         model = ImportJob
         fields = ["id", "url", "outcomes_url", "file_name", "size", "checksum", "uploaded_by", "policy", "dry_run",
-                  "status", "progress", "counts", "open_reviews", "encoding", "warnings", "error", "attempts",
+                  "status", "progress", "counts", "open_reviews", "incomplete_drafts", "encoding", "encoding_guessed", "warnings", "error", "attempts",
                   "created_at", "started_at", "finished_at", "undone_at"]
         read_only_fields = fields
 
@@ -71,6 +74,11 @@ class ImportJobSerializer(serializers.ModelSerializer):
         counts = {o: int((job.counts or {}).get(o, 0)) for o in Outcome.values}
         counts["total"] = sum(counts.values())
         return counts
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_incomplete_drafts(self, job):
+        value = getattr(job, "incomplete_drafts", None)
+        return value if value is not None else job.incomplete_outcomes().count()
 
     @extend_schema_field(serializers.IntegerField())
     def get_open_reviews(self, job):

@@ -50,7 +50,8 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     permission_classes = [IsCurator]
     serializer_class = ImportJobSerializer
     queryset = ImportJob.objects.select_related("uploaded_by").annotate(
-        open_reviews=Count("reviews", filter=Q(reviews__status=ReviewStatus.OPEN)))
+        open_reviews=Count("reviews", filter=Q(reviews__status=ReviewStatus.OPEN)),
+        incomplete_drafts=ImportJob.incomplete_count())
     filterset_fields = ["status", "dry_run"]
     ordering_fields = ["created_at", "finished_at"]
     ordering = ["-created_at", "-id"]

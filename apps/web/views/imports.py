@@ -140,9 +140,11 @@ def imports(request):
 def import_job(request, pk):
     job = get_object_or_404(ImportJob.objects.select_related("uploaded_by"), pk=pk)
     chosen = request.GET.get("outcome", "")
-    outcomes = job.outcomes.select_related("study").order_by("index")
+    outcomes = job.outcomes.select_related("study", "study__venue").order_by("index")
     if chosen in Outcome.values:
         outcomes = outcomes.filter(outcome=chosen)
+    elif chosen == "incomplete":  # the incomplete drafts (no title) the import created or merged into
+        outcomes = job.incomplete_outcomes().select_related("study", "study__venue").order_by("index")
     paginator = Paginator(outcomes, 50)
     report = paginator.get_page(request.GET.get("page"))
     for o in report:
@@ -153,6 +155,7 @@ def import_job(request, pk):
         "running": job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
         "api_url": reverse("v1:import-job-detail", args=[job.pk]),
         "open_reviews": job.reviews.filter(status=ReviewStatus.OPEN).count(),
+        "incomplete": job.incomplete_outcomes().count(),
         "policy": str(POLICIES.get(job.policy, job.policy)),
         "can_undo": _can_undo(job),
         "can_retry": not job.dry_run and job.status in (JobStatus.DONE, JobStatus.FAILED),

@@ -95,7 +95,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{'raw entries in the file'.ljust(width)}  {total:>8,}")
         rate = total / seconds if seconds else 0
         self.stdout.write(f"\nStatus: {job.status}; {total:,} entries in {seconds:.1f} s ({rate:,.0f}/s); "
-                          f"encoding {job.encoding or '?'}.")
+                          f"encoding {job.encoding or '?'}{' (guessed)' if job.encoding_guessed else ''}.")
         for w in (job.warnings or [])[:10]:
             self.stdout.write(f"  file warning: {w}")
         failed = job.outcomes.filter(outcome=Outcome.FAILED).order_by("index")[:failures]
