@@ -170,9 +170,11 @@ def import_job(request, pk):
         outcomes = outcomes.filter(outcome=chosen)
     paginator = Paginator(outcomes, 50)
     report = paginator.get_page(request.GET.get("page"))
+    names = [f.file_name for f in job.files.order_by("position")]
     for o in report:
         o.label = str(OUTCOMES.get(o.outcome, o.outcome))
         o.detail = _detail(o, job)
+        o.file_name = names[o.file_position] if len(names) > 1 and o.file_position < len(names) else ""
     return page(request, "web/curator/import_job.html", {
         **_job_row(job), "report": report, "chosen": chosen,
         "running": job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
