@@ -81,7 +81,7 @@ class MedlineStream(TaggedStream):
         key = rec.first("PMID")
         record = medline_record(rec, warnings)
         entry = Entry(index=index, key=key, entry_type=record.entry_type if record else "", line=rec.line,
-                      raw=rec.raw, fields={t: "; ".join(vs) for t, vs, _ in rec.tags}, record=record,
+                      raw=rec.raw, fields={}, record=record,
                       warnings=warnings)
         if record is None:
             entry.error = "no title, author or year"

@@ -111,7 +111,7 @@ class RisStream(TaggedStream):
         types = rec.values("TY")
         ty = types[0] if types else ""
         entry = Entry(index=index, key=key, entry_type=ty.lower()[:40], line=rec.line, raw=rec.raw,
-                      fields={t: joined(t, vs) for t, vs, _ in rec.tags}, record=None, warnings=warnings)
+                      fields={}, record=None, warnings=warnings)
         if not types:
             entry.error = ("no 'TY  - ' line: a RIS record starts with its type"
                            + (f" (the record ends at line {rec.end_line})" if rec.end_line else ""))

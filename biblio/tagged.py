@@ -96,18 +96,28 @@ class TaggedRecord:
         self.lines.append(raw)
         self.end_line = number
 
+    def _by_tag(self) -> dict:
+        index = self.__dict__.get("_index")
+        if index is None or index[0] != len(self.tags):  # built once the record is complete
+            by_tag: dict[str, list] = {}
+            for item in self.tags:
+                by_tag.setdefault(item[0], []).append(item[1])
+            index = self.__dict__["_index"] = (len(self.tags), by_tag)
+        return index[1]
+
     def values(self, *tags: str) -> list[str]:
-        """Every non-empty value of these tags, in file order."""
-        return [v for t, vs, _ in self.tags if t in tags for v in vs if v]
+        """Every non-empty value of these tags (in file order for one tag; tag by tag for several)."""
+        by_tag = self._by_tag()
+        return [v for t in tags for vs in by_tag.get(t, ()) for v in vs if v]
 
     def first(self, *tags: str) -> str:
         """The first non-empty value of the first of ``tags`` that has one (preference order)."""
+        by_tag = self._by_tag()
         for tag in tags:
-            for t, vs, _ in self.tags:
-                if t == tag:
-                    text = joined(t, vs)
-                    if text:
-                        return text
+            for vs in by_tag.get(tag, ()):
+                text = vs[0] if len(vs) == 1 else joined(tag, vs)
+                if text:
+                    return text
         return ""
 
     @property
