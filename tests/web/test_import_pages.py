@@ -121,6 +121,7 @@ def test_a_curator_uploads_several_files_as_one_import(client):
     client.force_login(factories.user("curator"))
     page = text(client.get("/curator/imports/"))
     assert 'type="file" name="file" id="id_file" multiple' in page and 'name="format"' in page
+    assert "BibTeX-, RIS- eller MEDLINE-filer" in page and "Velg flere filer" in page  # Norwegian by default
     files = [SimpleUploadedFile("strings.bib", b"@string{jn = {Nordic Journal of Care}}\n"),
              SimpleUploadedFile("refs.bib", b"@article{a, title={Care at home}, journal=jn, year=2020}\n"
                                             b"@article{b, title={Broken, year=2021}\n")]
