@@ -16,8 +16,8 @@ class ImportUploadSerializer(serializers.Serializer):
                   f"as one import (at most {MAX_FILES}; BibTeX @string definitions and crossref parents apply across "
                   "them, in the order sent). At most KB_MAX_UPLOAD_BYTES bytes (50 MB by default) together.")
     format = serializers.ChoiceField(
-        choices=Format.choices, required=False,
-        help_text="How to read the files; by default found from their content (then their names).")
+        choices=Format.choices, required=False, allow_blank=True,
+        help_text="How to read the files; by default (or empty) found from their content, then their names.")
     policy = serializers.ChoiceField(choices=Policy.choices, default=Policy.FILL,
                                      help_text="What to do with an entry that matches an existing study.")
     dry_run = serializers.BooleanField(default=False, help_text="Report what would happen; write no studies.")

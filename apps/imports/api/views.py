@@ -79,7 +79,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             raise ValidationError(upload.errors)
         data = upload.validated_data
         job = services.create_job(request.user, data["file"], file_name=[f.name for f in data["file"]],
-                                  policy=data["policy"], dry_run=data["dry_run"], format=data.get("format"))
+                                  policy=data["policy"], dry_run=data["dry_run"], format=data.get("format") or None)
         url = self.get_serializer(job).data["url"]
         return Response({"id": job.pk, "url": url, "status": job.status,
                          "detail": "Queued: follow the job's URL for progress and the report."},
