@@ -182,3 +182,19 @@ def test_the_command_imports_several_files_and_names_them(tmp_path, capsys):
     assert Study.objects.get().venue.name == "Journal"
     call_command("import_bibtex", os.path.join(FORMATS_DIR, "asreview_embase.ris"), "--dry-run")
     assert "RIS" in capsys.readouterr().out and Study.objects.count() == 1
+
+
+def test_the_reader_process_reads_several_ris_and_medline_files_the_same(monkeypatch):
+    from apps.imports import pipeline, reader_process
+
+    monkeypatch.setattr(pipeline, "PIPELINE_MIN_ENTRIES", 10**9)
+    reports = []
+    for child in (False, True):
+        monkeypatch.setattr(reader_process, "SUBPROCESS_MIN_ENTRIES", 1 if child else 10**9)
+        job = services.create_job(None, [io.BytesIO(data("asreview_embase.ris")), io.BytesIO(data("litstudy_example.ris"))],
+                                  file_name=["e.ris", "l.ris"], enqueue=False, dry_run=True)
+        job = services.run_job(job.pk, chunk_size=4)
+        assert job.status == JobStatus.DONE and job.total == 31
+        reports.append(list(ImportOutcome.objects.filter(job=job).order_by("index")
+                            .values_list("index", "file_position", "line", "key", "outcome")))
+    assert reports[0] == reports[1] and reports[0][6][1:3] == (1, 1)
