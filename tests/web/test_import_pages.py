@@ -144,3 +144,17 @@ def test_the_upload_page_refuses_files_of_two_formats_naming_them(client):
              SimpleUploadedFile("b.ris", b"TY  - JOUR\nTI  - B\nER  - \n")]
     response = client.post("/curator/imports/", {"file": files, "policy": "fill"})
     assert response.status_code == 200 and "a.bib: BibTeX, b.ris: RIS" in text(response)
+
+
+def test_a_failed_ris_record_is_corrected_as_ris_on_its_page(client):
+    from apps.imports.models import ImportOutcome, Outcome
+
+    client.force_login(factories.user("curator"))
+    job = factories.import_file(b"TY  - JOUR\nTI  - Fine\nPY  - 2020\nER  - \nTI  - No type\nER  - \n", name="a.ris")
+    failed = ImportOutcome.objects.get(job=job, outcome=Outcome.FAILED)
+    url = f"/curator/imports/{job.pk}/entries/{failed.index}/"
+    assert "Posten i RIS" in text(client.get(url))
+    assert "Skriv nøyaktig én fullstendig post" in text(client.post(url, {"text": "no record here"}))
+    client.post(url, {"text": "TY  - JOUR\nTI  - Now with a type\nPY  - 2021\nER  - \n"})
+    assert ImportOutcome.objects.get(pk=failed.pk).outcome == Outcome.CREATED
+    assert Study.objects.filter(title="Now with a type").exists()

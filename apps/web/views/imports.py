@@ -61,6 +61,9 @@ FORMATS = {"": gettext_lazy("Find out from the files"), "bibtex": "BibTeX", "ris
            "medline": gettext_lazy("MEDLINE (PubMed .nbib)")}
 
 
+RECORD_LABELS = {"ris": gettext_lazy("The record in RIS"), "medline": gettext_lazy("The record in MEDLINE")}
+
+
 class UploadForm(forms.Form):
     file = MultipleFileField(label=gettext_lazy("BibTeX, RIS or MEDLINE files"))
     format = forms.ChoiceField(label=gettext_lazy("Format"), required=False,
@@ -272,6 +275,10 @@ def import_entry(request, pk, index):
     job = get_object_or_404(ImportJob, pk=pk)
     outcome = get_object_or_404(job.outcomes.select_related("study"), index=index)
     form = RetryForm(request.POST or None, initial={"text": outcome.raw})
+    if job.format != "bibtex":  # a RIS or MEDLINE job: the record in that format
+        form.fields["text"].label = RECORD_LABELS[job.format]
+        form.fields["text"].help_text = _("Correct the record and import it again with the job's options. "
+                                          "Exactly one record.")
     status = 200
     if request.method == "POST":
         if not _can_retry(job, outcome):
@@ -281,7 +288,8 @@ def import_entry(request, pk, index):
             try:
                 outcome = services.retry_outcome(request.user, outcome, form.cleaned_data["text"])
             except ValidationError:
-                form.add_error("text", _("Write exactly one complete BibTeX entry, starting with @."))
+                form.add_error("text", _("Write exactly one complete BibTeX entry, starting with @.")
+                               if job.format == "bibtex" else _("Write exactly one complete record."))
                 status = 400
             except services.ImportRefused as exc:
                 messages.error(request, exc.message)
