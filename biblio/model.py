@@ -81,6 +81,7 @@ class Entry:
     record: Record | None
     error: str = ""
     warnings: list[str] = field(default_factory=list)
+    source: int = 0  # the position of the entry's file among the files read as one (biblio.formats)
 
     @property
     def ok(self) -> bool:

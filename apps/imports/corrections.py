@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.audit import context as audit_context
 from apps.common.identifiers import clean_doi, clean_pmid
 from apps.studies.models import Study
-from biblio import read_bibtex
+from biblio.formats import LABELS, read_references
 from search.sync import batched
 
 from .entries import Decision
@@ -23,12 +23,14 @@ from .write import Writer
 
 def retry_outcome(user, outcome: ImportOutcome, text: str) -> ImportOutcome:
     """Import corrected text for one failed entry, with the job's options; the outcome is updated."""
-    result = read_bibtex(text or "")
+    job = outcome.job
+    result = read_references(text or "", job.format)
     if len(result.entries) != 1:
-        raise ValidationError({"text": f"Expected exactly one BibTeX entry, found {len(result.entries)}."})
+        raise ValidationError({"text": f"Expected exactly one {LABELS.get(job.format, 'BibTeX')} entry, "
+                                       f"found {len(result.entries)}."})
     entry = result.entries[0]
     entry.index = outcome.index
-    job = outcome.job
+    entry.source = outcome.file_position
     if job.dry_run:
         raise ImportRefused("A dry run writes nothing; upload the corrected file again instead.")
     if job.status in (JobStatus.UNDONE, JobStatus.QUEUED, JobStatus.RUNNING):
