@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import re
 
-from .encoding import incremental_decoder, sniff
+from .encoding import Utf8Watch, sniff, stream_decoding
 from .medline import MedlineStream
 from .reader import BibtexStream
 from .ris import RisStream
@@ -99,6 +99,7 @@ class ChainedStream:
         self.streams = streams
         self.entries_read = 0
         self.encoding = ""
+        self.encoding_guessed = False
         self.warnings: list[str] = []
 
     def __iter__(self):
@@ -112,6 +113,7 @@ class ChainedStream:
                 yield chunk
             self.entries_read += stream.entries_read
             encodings.append(stream.encoding)
+            self.encoding_guessed = self.encoding_guessed or stream.encoding_guessed
             self.warnings.extend(f"file {position + 1}: {w}" for w in stream.warnings)
         self.encoding = ", ".join(dict.fromkeys(e for e in encodings if e))
 
@@ -123,6 +125,7 @@ class _JoinedText:
     def __init__(self, sources: list):
         self.sources = sources
         self.encodings: list[str] = [""] * len(sources)
+        self.guessed: list[bool] = [False] * len(sources)
         self.warnings: list[list[str]] = [[] for _ in sources]
         self.first_lines: list[int] = [1] * len(sources)
         self._reset()
@@ -162,8 +165,9 @@ class _JoinedText:
                 pass
         self.first_lines[self._part] = self._newlines + 1
         head = self._file.read(65536)
-        encoding, bom, decoder, warnings = incremental_decoder(head)
+        encoding, bom, decoder, warnings, guessed = stream_decoding(head)
         self.encodings[self._part], self.warnings[self._part] = encoding, warnings
+        self.guessed[self._part] = guessed
         self._decoder = decoder
         self._pending = decoder.decode(head[bom:])
         return True
@@ -182,6 +186,9 @@ class _JoinedText:
                     self._pending = self._decoder.decode(data)
                     continue
                 tail = self._decoder.decode(b"", final=True)
+                if isinstance(self._decoder, Utf8Watch) and self._decoder.stray:  # bytes further on were not UTF-8
+                    self.guessed[self._part] = True
+                    self.warnings[self._part].append(self._decoder.warning())
                 self.close()
                 self._pending = tail + "\n"  # each file ends its last line
                 continue
@@ -210,6 +217,7 @@ class JoinedBibtexStream:
         self.inner = BibtexStream(self.text, chunk_entries)
         self.entries_read = 0
         self.encoding = ""
+        self.encoding_guessed = False
         self.warnings: list[str] = []
 
     def __iter__(self):
@@ -222,6 +230,7 @@ class JoinedBibtexStream:
             self.text.close()
         self.entries_read = self.inner.entries_read
         self.encoding = ", ".join(dict.fromkeys(e for e in self.text.encodings if e))
+        self.encoding_guessed = any(self.text.guessed)
         self.warnings = [w for i, ws in enumerate(self.text.warnings) for w in (f"file {i + 1}: {x}" for x in ws)]
         self.warnings += [self._place(w) for w in self.inner.warnings]
 

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from apps.common import collector
 
-from .encoding import incremental_decoder
+from .encoding import Utf8Watch, stream_decoding
 from .model import Entry, Person, ReadResult, Record
 from .names import parse_name
 from .normalize import normalize_pages
@@ -42,6 +42,7 @@ class LineReader:
 
     def __init__(self):
         self.encoding = ""
+        self.encoding_guessed = False  # no byte-order mark decided, and not plain UTF-8
         self.warnings: list[str] = []
 
     def lines(self, f) -> Iterator[tuple[int, str]]:
@@ -50,7 +51,7 @@ class LineReader:
             decoder, self.encoding = None, "str"
             buf = first
         else:
-            self.encoding, bom, decoder, warnings = incremental_decoder(first[:65536])
+            self.encoding, bom, decoder, warnings, self.encoding_guessed = stream_decoding(first[:65536])
             self.warnings.extend(warnings)
             buf = decoder.decode(first[bom:])
         number, eof = 1, not first
@@ -63,6 +64,9 @@ class LineReader:
                     eof = True
             if eof and decoder is not None:
                 buf += decoder.decode(b"", final=True)
+                if isinstance(decoder, Utf8Watch) and decoder.stray:  # bytes further on were not UTF-8
+                    self.encoding_guessed = True
+                    self.warnings.append(decoder.warning())
             if eof:
                 cut = len(buf)
             else:  # up to the last complete line; a CR at the very end may be the first half of a CRLF
@@ -253,6 +257,7 @@ class TaggedStream:
         self.source = source
         self.chunk_entries = max(1, int(chunk_entries))
         self.encoding = ""
+        self.encoding_guessed = False
         self.warnings: list[str] = []
         self.entries_read = 0
 
@@ -291,7 +296,7 @@ class TaggedStream:
             gc_paused = False
             if chunk:
                 yield chunk
-            self.encoding = reader.encoding
+            self.encoding, self.encoding_guessed = reader.encoding, reader.encoding_guessed
             self.warnings[:0] = reader.warnings
             if self.entries_read == 0:
                 self.warnings.append(self.no_records)

@@ -43,7 +43,7 @@ from rapidfuzz import fuzz
 from apps.studies.keys import full_title_key
 from apps.studies.models import Authorship, Study
 
-from .prepare import Features, features
+from .prepare import Features, entry_digest, features
 
 UPPER = 92.0
 LOWER = 80.0
@@ -124,14 +124,26 @@ def load_candidates(wanted: list[Features], blocks: "AuthorBlocks | None" = None
         for batch in _batches(untitled_keys):
             rows.update((row[0], row) for row in Study.objects.incomplete().filter(source_key__in=batch)
                         .order_by().values_list(*STUDY_VALUES))
+    raws = {}
+    untitled_texts = {f.raw for f in wanted if not f.title and not f.key and f.raw}
+    if untitled_texts:  # neither a title nor a key: the very same entry text (a file imported again) finds them
+        for row in (Study.objects.incomplete().filter(source_key="").order_by()
+                    .values_list(*STUDY_VALUES, "source_entry").iterator(chunk_size=1000)):
+            digest = entry_digest(row[-1])
+            if digest in untitled_texts:
+                rows[row[0]], raws[row[0]] = row[:-1], digest
     ids = [i for i in (blocks or AuthorBlocks()).candidates(wanted) if i not in rows]
     if ids:
         rows.update((row[0], row) for row in db.studies_by("id", ids))
     if not rows:
         return []
     families = dict(db.author_keys(list(rows)))
-    return [Candidate(study_id=row[0], fields=dict(zip(STUDY_VALUES, row)), author_keys=families.get(row[0], ()))
-            for row in rows.values()]
+    out = [Candidate(study_id=row[0], fields=dict(zip(STUDY_VALUES, row)), author_keys=families.get(row[0], ()))
+           for row in rows.values()]
+    for c in out:
+        if c.study_id in raws:
+            c.features.raw = raws[c.study_id]
+    return out
 
 
 PREFILTER = LOWER - 10  # on the indexed 200-character title keys, before the full comparison
@@ -458,6 +470,7 @@ class CandidateIndex:
         self.by_title = defaultdict(list)
         self.by_author = defaultdict(list)
         self.untitled_by_key = defaultdict(list)  # entries and studies without a title, by citation key
+        self.untitled_by_text = defaultdict(list)  # ... and without a key, by the digest of their text
         for c in candidates:
             self.add(c)
 
@@ -473,6 +486,8 @@ class CandidateIndex:
             self.by_title[title_key].append(c)
         elif key:
             self.untitled_by_key[key].append(c)
+        elif (c._features is not None or c.study_id is None) and c.features.raw:
+            self.untitled_by_text[c.features.raw].append(c)
         if first_author and year is not None:
             self.by_author[(first_author, year)].append(c)
 
@@ -496,7 +511,8 @@ class CandidateIndex:
                 return _unless_abstracts_differ(Match(best, "isbn", True, None, [f"same ISBN {f.isbn}"]),
                                                 f, best.features, strong=True)
         seen = set()
-        pool = list(self.by_title.get(f.title_key, ())) if f.title_key else list(self.untitled_by_key.get(f.key, ()))
+        pool = list(self.by_title.get(f.title_key, ()) if f.title_key else self.untitled_by_key.get(f.key, ())
+                    if f.key else self.untitled_by_text.get(f.raw, ()))
         if f.first_author and f.year is not None:
             for y in (f.year - 1, f.year, f.year + 1):
                 pool.extend(self.by_author.get((f.first_author, y), ()))

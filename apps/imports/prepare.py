@@ -247,6 +247,10 @@ def features(fields: dict, author_families: list[str] = (), author_keys: tuple |
 
 def prepared_features(p: Prepared) -> Features:
     f = features(p.fields, [a["family_name"] for a in p.authors])
-    # identical BibTeX text (whitespace aside) is the same entry: a digest compares as well as the text
-    f.raw = hashlib.blake2b(" ".join(p.raw.split()).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    f.raw = entry_digest(p.raw)
     return f
+
+
+def entry_digest(text: str) -> str:
+    """Identical entry text (whitespace aside) is the same entry: a digest compares as well as the text."""
+    return hashlib.blake2b(" ".join((text or "").split()).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

@@ -57,6 +57,8 @@ class Status(models.TextChoices):
 class Provenance(models.TextChoices):
     MANUAL = "manual", "Entered by hand"
     BIBTEX = "bibtex", "BibTeX import"
+    RIS = "ris", "RIS import"
+    MEDLINE = "medline", "MEDLINE import"
     API = "api", "API client"
     FIXTURE = "fixture", "Seed data"
 

@@ -55,7 +55,7 @@ def test_imported_ris_and_medline_studies_carry_their_fields():
     factories.import_file(data("rispy_example_utf_chars.ris"), name="utf.ris")
     study = Study.objects.get(title__startswith="Состояние")
     assert [a.name for a in study.authorships.order_by("position")][:2] == ["Dobrokhotova, Yu E.", "Yusupova, R. O."]
-    assert study.year == 2009 and study.volume == "8" and study.provenance == "bibtex" and study.status == "draft"
+    assert study.year == 2009 and study.volume == "8" and study.provenance == "ris" and study.status == "draft"
 
     job = factories.import_file(data("nbib_pubmed-balloongui-set.nbib"), name="pubmed.nbib")
     first = ImportOutcome.objects.get(job=job, index=0)
@@ -64,6 +64,7 @@ def test_imported_ris_and_medline_studies_carry_their_fields():
     assert s.pmid == "30776994" and s.doi == "10.1161/strokeaha.118.021126" and s.venue.name == "Stroke"
     assert s.authorships.count() >= 60 and "Brain Ischemia" in s.keywords and s.language == "en"
     assert s.source_key == "30776994" and s.source_entry.startswith("PMID- 30776994")
+    assert s.provenance == "medline"
 
 
 def test_a_medline_export_named_txt_and_an_explicit_format():
