@@ -135,6 +135,9 @@ class SearchBackend:
         """
         raise NotImplementedError
 
+    def refresh(self) -> None:
+        """Make what was written visible to searches now (engines that show writes at once: nothing)."""
+
     def rebuild(self, kinds=KINDS, progress=None) -> dict:
         """Build the whole index anew from the database, swapping it in atomically where possible."""
         raise NotImplementedError
