@@ -115,6 +115,30 @@ def _generation():
         return None
 
 
+def remember(namespace, key, compute):
+    """``compute()``, kept under the current generation for ``KB_PAGE_CACHE_SECONDS`` while the page cache
+    is on. For answers every visitor shares, whoever asks (a search without drafts: the web page and the
+    API, in every language, compute it once); never for what depends on the user. Fails open."""
+    if not settings.KB_PAGE_CACHE_SECONDS or time.monotonic() < _paused_until:
+        return compute()
+    generation = _generation()
+    if generation is None:
+        return compute()
+    full = f"kb:{namespace}:{generation}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+    try:
+        value = cache.get(full)
+    except Exception as exc:  # noqa: BLE001
+        _warn("read a shared answer", exc)
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(full, value, settings.KB_PAGE_CACHE_SECONDS)
+        except Exception as exc:  # noqa: BLE001
+            _warn("store a shared answer", exc)
+    return value
+
+
 def _anonymous(request):
     return ("HTTP_AUTHORIZATION" not in request.META and "messages" not in request.COOKIES
             and not request.user.is_authenticated)

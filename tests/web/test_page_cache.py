@@ -207,3 +207,23 @@ def test_a_change_made_while_the_cache_was_down_is_announced_when_it_is_back(red
 
 def _fail(*args, **kwargs):
     raise ConnectionError("the cache is down")
+
+
+def test_the_search_page_and_the_api_share_one_search_per_generation(redis_cache, es, monkeypatch):
+    factories.study(title="Trauma-informed care in housing services")
+    factories.study(title="Trauma drafts", status="draft")
+    calls = []
+    original = es.search
+    monkeypatch.setattr(es, "search", lambda request: calls.append(request) or original(request))
+    assert "housing services" in get(Client(HTTP_ACCEPT_LANGUAGE="nb"), "/search/?q=trauma")[1]
+    assert "housing services" in get(Client(HTTP_ACCEPT_LANGUAGE="en"), "/search/?q=trauma")[1]
+    assert "housing services" in get(Client(), "/api/v1/search/?q=trauma")[1]
+    assert len(calls) == 1  # three answers (two languages, two formats), one search
+
+    curator = factories.user("curator")
+    token = Client(HTTP_AUTHORIZATION=f"Token {curator.auth_token.key}")
+    assert "Trauma drafts" in get(token, "/api/v1/search/?q=trauma&include_drafts=true")[1]
+    assert len(calls) == 2  # a search with drafts is the curator's own, never shared
+    factories.study(title="Trauma and peer support")  # a new generation: searched again
+    assert "peer support" in get(Client(), "/api/v1/search/?q=trauma")[1]
+    assert len(calls) == 3
