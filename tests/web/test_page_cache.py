@@ -227,3 +227,21 @@ def test_the_search_page_and_the_api_share_one_search_per_generation(redis_cache
     factories.study(title="Trauma and peer support")  # a new generation: searched again
     assert "peer support" in get(Client(), "/api/v1/search/?q=trauma")[1]
     assert len(calls) == 3
+
+
+def test_an_index_write_by_the_drain_shows_at_once(redis_cache, es, monkeypatch):
+    """In production a worker drains the outbox after the change was committed (and announced): the
+    search answers cached in between must go when the index changes, not only when the database did."""
+    from search import sync
+
+    factories.study(title="Opioid substitution and employment")
+    with monkeypatch.context() as m:
+        m.setattr(sync, "schedule_drain", lambda: None)  # the worker has not run yet
+        factories.study(title="Opioid overdoses after prison release")
+        client = Client()
+        get(client, "/api/v1/search/?q=opioid")
+        response, body = get(client, "/api/v1/search/?q=opioid")
+        assert response["X-KB-Cache"] == "hit" and "after prison release" not in body  # not indexed yet
+    assert sync.drain()["indexed"] >= 1
+    response, body = get(client, "/api/v1/search/?q=opioid")
+    assert response["X-KB-Cache"] == "miss" and "after prison release" in body
