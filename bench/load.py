@@ -6,7 +6,7 @@
 What it does, in one run:
 
 1. Data: PostgreSQL database ``kb_bench_load`` (``--database-url``; created if missing, dropped at the
-   end unless ``--keep``, reused by a later run when it already holds the studies): the corpus of
+   end with its indices unless ``--keep``, reused by a later run when it holds the studies): the corpus of
    bench/web_search.py (``--studies`` synthetic published ROP studies with 2-5 authors and 1-3 topics,
    600 researchers at 20 institutions linked to a third of the authorships, 3,000 published summaries),
    indexed in Elasticsearch (``--elasticsearch-url``, index prefix ``kbload``), as in production.
@@ -127,11 +127,15 @@ def prepare(args):
     return cfg, data
 
 
-def drop(cfg):
+def drop(cfg, cache_url):
     from bench.web_search import drop_database
+    from search.backends import get_backend
 
+    backend = get_backend()
+    backend.client.indices.delete(index=f"{backend.prefix}-*", ignore_unavailable=True)
     drop_database(cfg)
-    print(f"dropped {cfg['NAME']}", file=sys.stderr)
+    flush_cache(cache_url)
+    print(f"dropped {cfg['NAME']}, the kbload-* indices and the cache", file=sys.stderr)
 
 
 # --- the request mix -------------------------------------------------------------------------------------
@@ -438,7 +442,7 @@ def main():
                 print(f"server log: {len(problems)} error lines, e.g. {problems[0].strip()}", file=sys.stderr)
     finally:
         if not args.keep:
-            drop(cfg)
+            drop(cfg, args.cache_url)
     print(f"\nload: {args.clients} clients x {args.seconds:.0f} s per mode against gunicorn ({args.workers} "
           f"workers, KB_ENV=production) on loopback; {len(data['studies']):,} published studies in "
           f"Elasticsearch; revision {git_revision()}")
