@@ -245,3 +245,22 @@ def test_an_index_write_by_the_drain_shows_at_once(redis_cache, es, monkeypatch)
     assert sync.drain()["indexed"] >= 1
     response, body = get(client, "/api/v1/search/?q=opioid")
     assert response["X-KB-Cache"] == "miss" and "after prison release" in body
+
+
+def test_a_rebuild_of_the_index_shows_at_once(redis_cache, es):
+    """A study the index missed (written with index work paused) appears in cached searches once an
+    operator rebuilds the index: the rebuild announces its write like the drain."""
+    from django.core.management import call_command
+
+    from search import sync
+
+    factories.study(title="Supported employment in early psychosis")
+    client = Client()
+    get(client, "/api/v1/search/?q=employment")
+    with sync.paused():
+        factories.study(title="Employment programmes and relapse")
+    response, body = get(client, "/api/v1/search/?q=employment")
+    assert response["X-KB-Cache"] == "hit" and "programmes and relapse" not in body
+    call_command("search_index", "--rebuild", "--quiet")
+    response, body = get(client, "/api/v1/search/?q=employment")
+    assert response["X-KB-Cache"] == "miss" and "programmes and relapse" in body
