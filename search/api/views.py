@@ -9,7 +9,7 @@ from apps.common.roles import is_curator
 from ..backends import get_backend
 from ..params import SearchParamsSerializer, build_request, encode_cursor
 from ..query import clean
-from ..results import hydrate, label_facets
+from ..results import hydrate, label_facets, search as search_results
 from .serializers import (
     ResearcherHitSerializer, SearchResponseSerializer, StudyHitSerializer, SuggestResponseSerializer,
     SummaryHitSerializer,
@@ -61,7 +61,7 @@ class SearchView(APIView):
         data = params.validated_data
         search_request = build_request(data, request.user)
         backend = get_backend()
-        result = backend.search(search_request)
+        result = search_results(search_request)
         objects = hydrate(search_request.kind, result.hits, request.user)
         serializer = HIT_SERIALIZERS[search_request.kind](objects, many=True, context={"request": request})
         page, size = search_request.page, search_request.page_size

@@ -135,6 +135,9 @@ class SearchBackend:
         """
         raise NotImplementedError
 
+    def refresh(self) -> None:
+        """Make what was written visible to searches now (engines that show writes at once: nothing)."""
+
     def rebuild(self, kinds=KINDS, progress=None, merge=None) -> dict:
         """Build the whole index anew from the database, swapping it in atomically where possible
         (``merge``: compact the new index before it goes live, where the engine has segments)."""

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from search.backends import get_backend
 from search.backends.base import KINDS
 from search.models import PendingIndex
-from search.sync import VECTORS, drain, retry_now
+from search.sync import VECTORS, announce_index_change, drain, retry_now
 
 
 class Command(BaseCommand):
@@ -34,11 +34,14 @@ class Command(BaseCommand):
                 result = backend.rebuild(kinds, progress=None if quiet else self._progress,
                                          merge=False if no_merge else None)
                 retry_now()  # changes made while the new index filled: the outbox catches up at once
+                announce_index_change(backend)
                 say(self.style.SUCCESS(f"{backend.name}: rebuilt {result}"))
             elif reconcile:
                 retry_now()
                 say(f"drained: {_drain()}")
-                say(self.style.SUCCESS(f"{backend.name}: reconciled {backend.reconcile(kinds)}"))
+                result = backend.reconcile(kinds)
+                announce_index_change(backend)
+                say(self.style.SUCCESS(f"{backend.name}: reconciled {result}"))
             elif merge:
                 for k in kinds:
                     say(self.style.SUCCESS(f"{backend.name}: {k} merged into one segment in {backend.merge(kind=k)} s"))
