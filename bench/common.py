@@ -47,7 +47,7 @@ def parse_args(description, extra=None):
     return parser.parse_args()
 
 
-def setup_django(database_url, elasticsearch_url=None, prefix="kbbench"):
+def setup_django(database_url, elasticsearch_url=None, prefix="kbbench", keepdb=False):
     os.environ["KB_ENV"] = "test"
     os.environ["DATABASE_URL"] = database_url
     os.environ["ELASTICSEARCH_INDEX_PREFIX"] = prefix
@@ -66,7 +66,7 @@ def setup_django(database_url, elasticsearch_url=None, prefix="kbbench"):
     from django.db import connection
 
     old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keepdb)
 
     def teardown():
         connection.creation.destroy_test_db(old_name, verbosity=0)

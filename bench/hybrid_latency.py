@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/hybrid_latency.py                  # 100k studies, 300 timed requests of each
     .venv/bin/python bench/hybrid_latency.py --studies 5000 --requests 50
+    .venv/bin/python bench/hybrid_latency.py --keep   # keep the corpus; the next --keep run reuses it
 
 Target (issue 17): hybrid search API p95 <= 1.3x the lexical-only p95 in the same run, the query
 embedding reported on its own.
@@ -69,6 +70,24 @@ def drop_database(teardown):
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
                            "AND pid <> pg_backend_pid()", [name])
         connection.creation._destroy_test_db(name, verbosity=0)
+
+
+def kept_corpus(backend, studies, model):
+    """The index name of a corpus a ``--keep`` run left, when it holds ``studies`` studies, each with a
+    vector of ``model`` in the database and in the index; else None."""
+    from elasticsearch import NotFoundError
+
+    from apps.studies.models import Study
+    from search.models import StudyVector
+
+    if Study.objects.count() != studies or StudyVector.objects.filter(model=model).count() != studies:
+        return None
+    try:
+        index = next(iter(backend.client.indices.get_alias(name=backend.alias("studies")).body))
+    except (NotFoundError, StopIteration):
+        return None
+    found = backend.client.count(index=index, query={"term": {"vector_model": model}})["count"]
+    return index if found == studies else None
 
 
 def store_synthetic_vectors(model, dim, seed=DIM_SEED, batch=5000):
@@ -139,7 +158,9 @@ class Parts:
             result = original(*args, **kwargs)
             ms = (time.perf_counter() - start) * 1000
             if label == "msearch":  # each _msearch: its wall time and Elasticsearch's took of each request
-                self.current["msearch"].append((ms, [float(item.get("took", 0)) for item in result]))
+                calls = self.current["msearch"]  # (the hybrid's two run side by side: the two-request one first)
+                calls.append((ms, [float(item.get("took", 0)) for item in result]))
+                calls.sort(key=lambda call: -len(call[1]))
             else:
                 self.current[label] = self.current.get(label, 0.0) + ms
             return result
@@ -152,6 +173,9 @@ def main():
         p.add_argument("--studies", type=int, default=100_000)
         p.add_argument("--requests", type=int, default=300)
         p.add_argument("--warmup", type=int, default=30)
+        p.add_argument("--keep", action="store_true",
+                       help="keep the database and index after the run, and reuse those a --keep run left "
+                            "(when they hold --studies studies with vectors): building 100k takes ~10 min")
         if "BENCH_DATABASE_URL" not in os.environ:  # its own test_ database, beside the other benchmarks'
             p.set_defaults(database_url="postgres://kb:kb@127.0.0.1:5432/kb_hybrid")
 
@@ -161,7 +185,7 @@ def main():
     # bulk requests of 1000 studies with their vectors (HNSW) can take more than the default 10 s on a
     # busy 2-core machine
     os.environ.setdefault("ELASTICSEARCH_TIMEOUT", "120")
-    teardown = setup_django(args.database_url, args.elasticsearch_url, prefix=PREFIX)
+    teardown = setup_django(args.database_url, args.elasticsearch_url, prefix=PREFIX, keepdb=args.keep)
     backend = None
     try:
         from django.contrib.auth.models import AnonymousUser
@@ -178,20 +202,33 @@ def main():
         if backend.name != "elasticsearch":
             raise SystemExit("this benchmark needs Elasticsearch (--elasticsearch-url)")
 
-        started = time.perf_counter()
-        make_studies(args.studies)
-        made_s = time.perf_counter() - started
-        started = time.perf_counter()
-        stored = store_synthetic_vectors(embedder.identity, embedder.dim)
-        vectors_s = time.perf_counter() - started
-        started = time.perf_counter()
-        built = backend.rebuild(["studies"])["studies"]
-        rebuild_s = time.perf_counter() - started
-        index = built["index"]
+        reused = args.keep and kept_corpus(backend, args.studies, embedder.identity)
+        if reused:
+            index = reused
+            made_s = vectors_s = rebuild_s = 0.0
+            stored = args.studies
+            print(f"  reusing the kept corpus ({args.studies} studies, index {index})", file=sys.stderr)
+        else:
+            if args.keep:  # a kept corpus of another size: start from an empty database
+                from django.core.management import call_command
+
+                call_command("flush", interactive=False, verbosity=0)
+            started = time.perf_counter()
+            make_studies(args.studies)
+            made_s = time.perf_counter() - started
+            started = time.perf_counter()
+            stored = store_synthetic_vectors(embedder.identity, embedder.dim)
+            vectors_s = time.perf_counter() - started
+            started = time.perf_counter()
+            built = backend.rebuild(["studies"])["studies"]  # merged into one segment, as by default
+            index = built["index"]
+            rebuild_s = time.perf_counter() - started
+            print(f"  rebuild {rebuild_s:.0f} s, of which the merge into one segment {built.get('merge_seconds')} s",
+                  file=sys.stderr)
         with_vector = backend.client.count(index=index, query={"exists": {"field": "vector"}})["count"]
         segments = len(backend.client.cat.segments(index=index, format="json"))
         print(f"  studies {made_s:.0f} s, vectors {vectors_s:.0f} s, rebuild {rebuild_s:.0f} s "
-              f"({built['documents']} documents, {with_vector} with a vector, {segments} segments)", file=sys.stderr)
+              f"({with_vector} documents with a vector, {segments} segments)", file=sys.stderr)
         assert with_vector == stored == args.studies, (with_vector, stored)
 
         def request_of(params):
@@ -222,6 +259,7 @@ def main():
         parts.wrap(backend, "search", "search")
         parts.wrap(backend, "_execute", "msearch")
         parts.wrap(backend, "_highlight_page", "highlight")
+        parts.wrap(backend, "_words", "words")  # a hybrid's lexical side, beside the embedding and the kNN
         parts.wrap(embedder, "query", "embed")
         parts.wrap(vector_store, "arrays_for", "feedback")  # pseudo-relevance feedback reads the candidates' vectors
 
@@ -268,9 +306,10 @@ def main():
         load_end = os.getloadavg()
         mapping = backend.client.indices.get_mapping(index=index).body[index]["mappings"]["properties"]["vector"]
     finally:
-        if backend is not None:
-            backend.client.indices.delete(index=f"{PREFIX}-*", ignore_unavailable=True)
-        drop_database(teardown)
+        if not args.keep:
+            if backend is not None:
+                backend.client.indices.delete(index=f"{PREFIX}-*", ignore_unavailable=True)
+            drop_database(teardown)
 
     fb = f" (feedback {feedback})" if feedback else ""
     h, lx, c, e = (percentiles(times["hybrid"]), percentiles(times["lexical"]), percentiles(times["cached"]),
@@ -314,9 +353,9 @@ def main():
     labels = {"hybrid": "hybrid", "lexical": "lexical", "cached": "hybrid, vector cached",
               "nofeedback": "hybrid, feedback off"}
     print("\nWhere the time goes, hybrid-eligible queries only (p50 / p95 ms):")
-    print("| path | API | embed query | search() | _msearch 1 | _msearch 2 | highlight | feedback vectors | "
-          "rest (Django, DB, JSON) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| path | API | embed query | search() | lexical side | _msearch 1 | _msearch 2 | highlight after fusion | "
+          "feedback vectors | rest (Django, DB, JSON) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     eligible = [n for n, t in enumerate(texts) if t]
 
     def pp(values):
@@ -329,7 +368,7 @@ def main():
         if not rows:
             continue
         cols = [pp([r["api"] for r in rows])]
-        cols += [pp([r.get(k, 0.0) for r in rows]) for k in ("embed", "search")]
+        cols += [pp([r.get(k, 0.0) for r in rows]) for k in ("embed", "search", "words")]
         for call in (0, 1):
             walls = [r["msearch"][call][0] for r in rows if len(r["msearch"]) > call]
             cols.append(pp(walls) if walls else "-")
@@ -345,9 +384,11 @@ def main():
     print("|---|---|---|")
     for (path, call, i), values in sorted(tooks.items(), key=lambda kv: (paths.index(kv[0][0]), kv[0][1:])):
         print(f"| {labels[path]} | {call + 1}.{i + 1} | {pp(values)} |")
-    print("(hybrid, with or without feedback: 1.1 lexical window, 1.2 counting with the kNN, whose first hits are "
-          "the nearest studies; the page's highlights come after, by id (the highlight column); lexical: 1.1 page "
-          "with highlights, 1.2 counting, request-cached)")
+    print("(hybrid: the lexical side runs in a thread while the query is embedded and the kNN runs: _msearch 1 = "
+          "1.1 lexical window + 1.2 counting (the lexical path's request, request-cached), then the highlights of "
+          "the word matches ranked around the page (the lexical side column holds all of it); _msearch 2 = the "
+          "kNN of the 200 nearest, with the counts of those that match no word; highlights of page hits not "
+          "fetched ahead come after fusion (the highlight column). lexical: 1.1 page with highlights, 1.2 counting)")
     sys.stdout.flush()
 
 

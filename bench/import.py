@@ -12,7 +12,9 @@ near-duplicates of existing studies, 2% repeat an earlier entry of the file) it 
 import path exactly as the API and the worker run it (``services.create_job`` + ``services.run_job``:
 store the file, read, decode, normalize, deduplicate against the database, link authors, write
 studies/authors/outcomes/outbox/audit rows in chunks), and on the same text
-``bibtexparser.parse_string`` (its default parse stack, no database) for orientation.
+``bibtexparser.parse_string`` (its default parse stack, no database) for orientation. A fifth of the
+generated entries, written as RIS (kb's RIS writer), are imported too, with ``rispy.loads`` as their
+bare-parse baseline.
 
 Memory: the peak resident set size above the baseline while importing files of two sizes (it should
 stay flat as files grow). The search outbox is written as usual; draining it (indexing) is a
@@ -258,6 +260,22 @@ def baseline(text: str) -> float:
     return time.perf_counter() - started
 
 
+def rispy_baseline(text: str) -> float:
+    import rispy
+
+    started = time.perf_counter()
+    rispy.loads(text)
+    return time.perf_counter() - started
+
+
+def generate_ris(n: int, existing) -> bytes:
+    """``n`` generated entries (another seed: new studies) written as RIS by kb's own writer."""
+    from biblio import read_bibtex, to_ris
+
+    text = generate(n, existing, seed=4242).replace("@article{entry", "@article{ris")
+    return to_ris([e for e in read_bibtex(text).entries if e.record is not None]).encode("utf-8")
+
+
 def decoded(data: bytes) -> str:
     from biblio.encoding import decode_bytes
 
@@ -293,10 +311,10 @@ def main():
         print(header)
         print("-" * len(header))
 
-        def row(label, data):
-            job, seconds = run_import(data, label)
+        def row(label, data, name=None, parse=None):
+            job, seconds = run_import(data, name or label)
             n = sum(job.counts.values())
-            base = baseline(decoded(data))
+            base = (parse or baseline)(decoded(data))
             c = job.counts
             print(f"{label:34s} {n:8,d} {seconds:9.2f} {n / seconds:9,.0f} {n / base:15,.0f} {c['created']:8,d} "
                   f"{c['merged'] + c['skipped']:7,d} {c['duplicate']:5,d} {c['review']:6,d} {c['failed']:6,d}",
@@ -322,6 +340,10 @@ def main():
         print(f"(generated file: {len(text.encode()) / 1e6:.1f} MB)")
         again = row("the same file again (all match)", text.encode("utf-8"))
         assert again.counts["created"] == 0, again.counts
+        # the same kind of entries as RIS (new studies: other DOIs and titles), rispy's bare parse as the baseline
+        ris = generate_ris(args.entries // 5, existing)
+        row(f"generated RIS ({args.entries // 5:,} records)", ris, name="generated.ris", parse=rispy_baseline)
+        print("(the bibtexparser/s column of the RIS row is rispy's bare parse)")
 
         print("\nmemory (peak RSS of the importer above its level before the job; peak RSS of the reader process):")
         mem = {}

@@ -81,6 +81,7 @@ class Entry:
     record: Record | None
     error: str = ""
     warnings: list[str] = field(default_factory=list)
+    source: int = 0  # the position of the entry's file among the files read as one (biblio.formats)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +95,7 @@ class ReadResult:
     warnings: list[str] = field(default_factory=list)
     preamble: list[str] = field(default_factory=list)
     comments: int = 0
+    encoding_guessed: bool = False  # no byte-order mark or declaration decided, and not plain UTF-8
 
     @property
     def records(self) -> list[Record]:

@@ -15,7 +15,7 @@ from typing import BinaryIO, Iterator, TextIO
 from apps.common import collector
 
 from .crossref import Resolver
-from .encoding import decode_bytes, incremental_decoder, sniff
+from .encoding import Utf8Watch, ambiguity_checker, decode, sniff, stream_decoding
 from .latex import decode_latex, decode_verbatim, expand_macros, parse_newcommands
 from .model import Entry, ReadResult
 from .normalize import build_record
@@ -61,6 +61,8 @@ class _Builder:
         self.comments = 0
         self.index = 0
         self.tex_macros: dict[str, tuple[int, str]] = {}
+        # the file's encoding was guessed: fields -> warnings about characters other codecs read differently
+        self.check_encoding = None
 
     # ----------------------------------------------------------------- macros
     def resolve(self, value, warnings: list[str]) -> str:
@@ -148,6 +150,8 @@ class _Builder:
         try:
             if fields is None:
                 fields = self.raw_fields(block, warnings)
+            if self.check_encoding is not None:
+                warnings.extend(self.check_encoding(fields))
             if resolver is not None and ("crossref" in fields or "xdata" in fields):
                 fields = resolver.resolve(block.key, etype, fields, warnings)
             decoded: dict[str, str] = {}
@@ -170,12 +174,12 @@ class _Builder:
         return entry
 
 
-def _decode_input(data: bytes | str) -> tuple[str, str, list[str]]:
+def _decode_input(data: bytes | str) -> tuple[str, str, list[str], bool]:
     if isinstance(data, str):
-        return (data[1:] if data.startswith("\ufeff") else data), "str", []
+        return (data[1:] if data.startswith("\ufeff") else data), "str", [], False
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
-    return decode_bytes(data)
+    return decode(data)
 
 
 def _file_warnings(text: str, n_entries: int, n_blocks: int, warnings: list[str]) -> None:
@@ -200,14 +204,16 @@ def read_bibtex(data: bytes | str) -> ReadResult:
 
 def _read_bibtex(data: bytes | str) -> ReadResult:
     try:
-        text, encoding, warnings = _decode_input(data)
-    except Exception as exc:  # pragma: no cover - decode_bytes does not raise
+        text, encoding, warnings, guessed = _decode_input(data)
+    except Exception as exc:  # pragma: no cover - decode does not raise
         return ReadResult(entries=[], encoding="unknown", warnings=[f"could not decode the file: {exc}"])
     if "\r" in text and "\n" not in text:
         text = text.replace("\r", "\n")
         warnings.append("old Mac line endings (CR only) read as new lines")
     builder = _Builder()
     builder.warnings = warnings
+    if guessed:
+        builder.check_encoding = ambiguity_checker(encoding)
     blocks = list(scan(text))
     entry_blocks: list[Block] = []
     for b in blocks:
@@ -257,7 +263,7 @@ def _read_bibtex(data: bytes | str) -> ReadResult:
         entries.append(builder.build(b, raw, fields, w, resolver))
     _file_warnings(text, len(entries), len(blocks), builder.warnings)
     return ReadResult(entries=entries, encoding=encoding, warnings=builder.warnings,
-                      preamble=builder.preamble, comments=builder.comments)
+                      preamble=builder.preamble, comments=builder.comments, encoding_guessed=guessed)
 
 
 # --------------------------------------------------------------------------- streaming
@@ -291,10 +297,12 @@ class BibtexStream:
         self.chunk_entries = max(1, int(chunk_entries))
         self.resolve_crossrefs = resolve_crossrefs
         self.encoding = ""
+        self.encoding_guessed = False  # no byte-order mark or declaration decided, and not plain UTF-8
         self.warnings: list[str] = []
         self.preamble: list[str] = []
         self.comments = 0
         self.entries_read = 0
+        self._stray_noted = False
 
     # -- raw block stream over a binary/text file object
     def _blocks(self, f) -> Iterator[tuple[Block, str]]:
@@ -304,10 +312,11 @@ class BibtexStream:
             encoding, warnings = "str", []
             buf = first[1:] if first.startswith("\ufeff") else first
         else:
-            encoding, bom, decoder, warnings = incremental_decoder(first[:65536])
+            encoding, bom, decoder, warnings, guessed = stream_decoding(first[:65536])
             buf = decoder.decode(first[bom:])
         if not self.encoding:
             self.encoding = encoding
+            self.encoding_guessed = encoding != "str" and guessed
             self.warnings.extend(warnings)
         line = 1
         eof = not first
@@ -320,6 +329,10 @@ class BibtexStream:
                     eof = True
             if eof and decoder is not None:
                 buf += decoder.decode(b"", final=True)
+                if type(decoder) is Utf8Watch and decoder.stray and not self._stray_noted:
+                    self._stray_noted = True
+                    self.encoding_guessed = True
+                    self.warnings.append(decoder.warning())
             for b in scan(buf, 0, line, final=eof):
                 if b.kind == "more":
                     buf = buf[b.start:]
@@ -428,10 +441,15 @@ class BibtexStream:
             resolver = Resolver(lambda k: parents.get(k.lower())) if self.resolve_crossrefs else None
             chunk: list[Entry] = []
             nblocks = 0
+            checked_encoding = False
             collector.pause()
             gc_paused = True
             for b, buf in self._blocks(f):
                 nblocks += 1
+                if not checked_encoding:  # the encoding is known from the first block on
+                    checked_encoding = True
+                    if self.encoding_guessed:
+                        builder.check_encoding = ambiguity_checker(self.encoding)
                 if b.kind != "entry":
                     if b.kind == "string":
                         # already known from the pre-pass; warnings only once

@@ -120,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # after authentication and the language: serves and stores anonymous read answers (KB_PAGE_CACHE_SECONDS)
+    "apps.common.pagecache.AnonymousPageCacheMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lock-out during sign-in into its 429 response
 ]
@@ -178,11 +180,19 @@ AUTH_PASSWORD_VALIDATORS = [
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env("CACHE_URL"):
-    # Only the API's anonymous rate limit uses the cache, and it lets requests through when the cache
-    # fails (apps.common.throttling). Short timeouts, so an unreachable Redis (not just a stopped one)
-    # costs a request a second at most instead of the system's connect timeout.
+    # The API's anonymous rate limit and the page cache below use it; both let requests through when the
+    # cache fails (apps.common.throttling, apps.common.pagecache). Short timeouts, so an unreachable Redis
+    # (not just a stopped one) costs a request a second at most instead of the system's connect timeout.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL"),
                           "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+#: Anonymous read answers (search, study pages, lists, network, suggest: apps/common/pagecache.py) are
+#: kept in the cache above for this many seconds, and dropped at once by any change they may show, which
+#: needs one cache for every process (web workers and Celery workers): with CACHE_URL 300 s; without it
+#: off in production (each process would have its own memory) and 60 s in the embedded mode (one
+#: process; a management command run beside it is seen within a minute); 0 (off) under KB_ENV=test,
+#: where the tests that want it turn it on.
+KB_PAGE_CACHE_SECONDS = int(env("KB_PAGE_CACHE_SECONDS", "0" if KB_ENV == "test" else "300" if env("CACHE_URL")
+                                else "0" if PRODUCTION else "60"))
 
 # --- I18N -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -297,6 +307,9 @@ KB_SEARCH = {
     "SHARDS": int(env("ELASTICSEARCH_SHARDS", "1")),
     "REPLICAS": int(env("ELASTICSEARCH_REPLICAS", "0")),
     "TIMEOUT": float(env("ELASTICSEARCH_TIMEOUT", "10")),
+    # A rebuilt index is merged into one segment before it goes live: a kNN search visits every
+    # segment's graph (docs/search.md); 0 skips it (a faster rebuild, slower hybrid searches).
+    "MERGE_ON_REBUILD": env_bool("ELASTICSEARCH_MERGE_ON_REBUILD", True),
 }
 
 # Sentence embeddings for semantic search (search/embedders.py, search/vectors.py): the model

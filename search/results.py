@@ -2,10 +2,15 @@
 
 from django.db.models import Prefetch
 
+from apps.common import pagecache
+
 from apps.researchers.models import Affiliation, Institution, Researcher
 from apps.studies.models import Authorship, Study, StudyDesign, StudyType
 from apps.summaries.models import Summary
 from apps.topics.models import Topic
+
+from .backends import get_backend
+from .backends.base import Hit, SearchRequest, SearchResponse
 
 
 def study_queryset(user):
@@ -13,6 +18,23 @@ def study_queryset(user):
     return (Study.objects.visible_to(user).select_related("venue").prefetch_related(
         Prefetch("authorships", queryset=Authorship.objects.order_by("position")), "topics",
         Prefetch("summaries", queryset=summaries, to_attr="visible_summaries")))
+
+
+def search(request: SearchRequest) -> SearchResponse:
+    """The backend's answer to a search request. One without drafts is the same for every visitor, so
+    it is shared through the page cache's store (apps/common/pagecache.py) while that is on: the search
+    page and the search API, in either language, ask Elasticsearch once per generation of the index."""
+    if request.filters.include_drafts:
+        return get_backend().search(request)
+    return pagecache.remember("search", repr(request), lambda: get_backend().search(request))
+
+
+def related(study_id: int, include_drafts: bool, size: int) -> list[Hit]:
+    """The backend's related studies of a study, shared like ``search`` when drafts are not included."""
+    if include_drafts:
+        return get_backend().related(study_id, include_drafts=True, size=size)
+    return pagecache.remember("related", f"{study_id}:{size}",
+                              lambda: get_backend().related(study_id, include_drafts=False, size=size))
 
 
 def hydrate(kind, hits, user):

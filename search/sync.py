@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.utils import timezone
 
+from apps.common import pagecache
+
 from .models import PendingIndex
 from .vector_store import VECTORS
 
@@ -122,6 +124,7 @@ def _write(pairs):
         )
     kinds = {kind for kind, _ in pairs}
     if kinds - {VECTORS}:
+        _once_after_commit(connection, pagecache.content_changed)  # the pages read from the database
         _once_after_commit(connection, schedule_drain)
     if VECTORS in kinds and not getattr(_local, "embedding_here", False):
         _once_after_commit(connection, schedule_embed)
@@ -220,7 +223,19 @@ def drain(backend=None, limit_batches=None) -> dict:
                 PendingIndex.objects.filter(pk=row.pk, enqueued_at=row.enqueued_at).delete()
         if not progressed:
             break
+    if done:
+        announce_index_change(backend)
     return {"indexed": done, "failed": failed, "pending": PendingIndex.objects.exclude(kind=VECTORS).count()}
+
+
+def announce_index_change(backend):
+    """After writes to the index: once searches see them, drop the cached answers that may show the old
+    state (the answers read from the database were dropped when the change was committed)."""
+    try:
+        backend.refresh()
+    except Exception as exc:  # the cache is dropped all the same; the engine shows the writes within a second
+        log.warning("search: could not refresh the index after writing (%s)", exc)
+    pagecache.content_changed()
 
 
 def resume_if_back(backend) -> int:

@@ -55,15 +55,16 @@ class ImportUploadForm(forms.ModelForm):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "file_name", "status", "policy", "dry_run", "progress", "counts_text", "uploaded_by",
+    list_display = ["id", "file_name", "format", "status", "policy", "dry_run", "progress", "counts_text", "uploaded_by",
                     "created_at"]
-    list_filter = ["status", "policy", "dry_run"]
+    list_filter = ["status", "format", "policy", "dry_run"]
     search_fields = ["file_name", "checksum"]
     inlines = [ImportOutcomeInline]
     actions = ["resume", "undo"]
-    readonly_fields = ["file_name", "size", "checksum", "uploaded_by", "policy", "dry_run", "status", "total", "done",
-                       "counts", "encoding", "warnings", "error", "attempts", "created_at", "enqueued_at",
-                       "enqueue_error", "started_at", "finished_at", "undone_at", "undone_by", "outcomes_link"]
+    readonly_fields = ["file_name", "format", "size", "checksum", "uploaded_by", "policy", "dry_run", "status", "total",
+                       "done", "counts", "encoding", "encoding_guessed", "warnings", "error", "attempts", "created_at",
+                       "enqueued_at", "enqueue_error", "started_at", "finished_at", "undone_at", "undone_by",
+                       "outcomes_link"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -128,7 +129,7 @@ class ImportJobAdmin(admin.ModelAdmin):
 
 @admin.register(ImportOutcome)
 class ImportOutcomeAdmin(admin.ModelAdmin):
-    list_display = ["job", "index", "line", "key", "outcome", "study", "rule", "score", "message"]
+    list_display = ["job", "index", "file_position", "line", "key", "outcome", "study", "rule", "score", "message"]
     list_filter = ["outcome", "rule"]
     search_fields = ["key", "message"]
     list_select_related = ["job"]

@@ -7,7 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit import context as audit_context
-from biblio import read_bibtex
+from apps.common.identifiers import clean_doi, clean_pmid
+from apps.studies.models import Study
+from biblio.formats import LABELS, read_references
 from search.sync import batched
 
 from .entries import Decision
@@ -21,12 +23,14 @@ from .write import Writer
 
 def retry_outcome(user, outcome: ImportOutcome, text: str) -> ImportOutcome:
     """Import corrected text for one failed entry, with the job's options; the outcome is updated."""
-    result = read_bibtex(text or "")
+    job = outcome.job
+    result = read_references(text or "", job.format)
     if len(result.entries) != 1:
-        raise ValidationError({"text": f"Expected exactly one BibTeX entry, found {len(result.entries)}."})
+        raise ValidationError({"text": f"Expected exactly one {LABELS.get(job.format, 'BibTeX')} entry, "
+                                       f"found {len(result.entries)}."})
     entry = result.entries[0]
     entry.index = outcome.index
-    job = outcome.job
+    entry.source = outcome.file_position
     if job.dry_run:
         raise ImportRefused("A dry run writes nothing; upload the corrected file again instead.")
     if job.status in (JobStatus.UNDONE, JobStatus.QUEUED, JobStatus.RUNNING):
@@ -50,6 +54,20 @@ def retry_outcome(user, outcome: ImportOutcome, text: str) -> ImportOutcome:
         job.counts = recount(job)
         job.save(update_fields=["counts", "created_venues"])
     return outcome
+
+
+def _leave_out_taken_identifiers(p: Prepared) -> list[str]:
+    """A DOI or PMID that another study holds stays with it (they are unique): the new study of "different
+    works" is written without it (the raw entry keeps it). E.g. the same DOI with clearly different abstracts."""
+    notes = []
+    for name, clean in (("doi", clean_doi), ("pmid", clean_pmid)):
+        value = clean(p.fields.get(name) or "")
+        other = Study.objects.filter(**{name: value}).values_list("pk", flat=True).first() if value else None
+        if other is not None:
+            p.fields[name] = ""
+            notes.append(f"Its {name.upper()} {value} belongs to study {other}: left out of the new study "
+                         "(kept in its raw entry)")
+    return notes
 
 
 def resolve_review(user, item: ReviewItem, decision: str) -> ReviewItem:
@@ -82,8 +100,9 @@ def resolve_review(user, item: ReviewItem, decision: str) -> ReviewItem:
                 writer.write_merges([d])
             item.status = ReviewStatus.MERGED
         else:
+            taken = _leave_out_taken_identifiers(p)
             writer.write_creates([d])
-            d.message = f"A curator decided: different works. {d.message}"
+            d.message = f"A curator decided: different works. {d.message}" + "".join(f" {t}." for t in taken)
             item.status = ReviewStatus.CREATED
         outcome = item.outcome
         outcome.outcome, outcome.study_id, outcome.rule = d.outcome, d.study_id, Rule.CURATOR

@@ -44,6 +44,7 @@ class Decision:
     previous: dict = field(default_factory=dict)
     study_updated_at: object = None
     features: object = None
+    file_position: int = 0
 
     def reset(self):
         """Forget an earlier decision of this (prepared) entry."""
@@ -58,6 +59,7 @@ class Decision:
         keep_raw = self.outcome in (Outcome.FAILED, Outcome.REVIEW)  # the others: the study, or the stored file
         return {
             "job_id": job_id, "index": self.index, "key": self.key[:255], "line": self.line,
+            "file_position": self.file_position,
             "entry_type": self.entry_type[:40], "outcome": self.outcome, "study_id": self.study_id,
             "rule": self.rule, "score": self.score, "duplicate_of": self.duplicate_of,
             "changed_fields": self.changed_fields, "previous": self.previous,
@@ -72,7 +74,7 @@ def prepare_entries(entries) -> list[Decision]:
     out = []
     for e in entries:
         d = Decision(index=e.index, key=e.key or "", line=e.line, entry_type=e.entry_type or "",
-                     raw=e.raw or "", outcome=Outcome.FAILED)
+                     raw=e.raw or "", outcome=Outcome.FAILED, file_position=e.source)
         try:
             p = prepare(e)
         except EntryFailed as exc:

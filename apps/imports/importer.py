@@ -15,7 +15,7 @@ import codecs
 import logging
 import re
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from django.db import transaction
 from django.db.models import Count
@@ -24,14 +24,15 @@ from django.utils import timezone
 from apps.audit import context as audit_context
 from apps.common import collector
 from apps.common.readahead import ReadAhead
-from biblio import iter_bibtex, read_bibtex
+from biblio import read_bibtex
 from biblio.encoding import sniff
+from biblio.formats import estimate_records, open_stream
 from search.sync import batched
 
 from . import pipeline, reader_process
 from .decide import Decider
 from .entries import Decision, prepare_entries
-from .models import ImportJob, JobStatus, Outcome
+from .models import Format, ImportJob, JobStatus, Outcome
 from .write import Writer, tune_transaction
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,24 @@ def estimate_entries(f) -> int:
         count += len(_ENTRY_START.findall(carry))
     f.seek(start)
     return count
+
+
+def estimate(fmt: str, f) -> int:
+    """A fast count of a stored file's entries or records (for progress)."""
+    count = estimate_records(fmt, f)
+    return estimate_entries(f) if count is None else count
+
+
+def job_files(job) -> list[tuple[str, object]]:
+    """A job's files in reading order: (name, stored file). Jobs from before ImportFile have one."""
+    files = [(f.file_name, f.file) for f in job.files.order_by("position")]
+    return files or [(job.file_name, job.file)]
+
+
+@contextmanager
+def _open_stored(fieldfile):
+    with fieldfile.storage.open(fieldfile.name, "rb") as stored:
+        yield getattr(stored, "file", stored)
 
 
 def _after(start: int, prepare_chunk):
@@ -122,22 +141,24 @@ class Importer:
         counts = Counter(recount(job)) if job.done else Counter()
         if not job.file:
             raise RuntimeError("the job has no stored file")
-        with job.file.storage.open(job.file.name, "rb") as stored:
-            f = getattr(stored, "file", stored)
+        sources = job_files(job)
+        with ExitStack() as opened:
+            handles = [opened.enter_context(_open_stored(f)) for _, f in sources]
             if job.size == 0:
-                return self._fail_file(["the file is empty"])
+                return self._fail_file(["the file is empty" if len(sources) == 1 else "the files are empty"])
             if job.total is None:
-                job.total = estimate_entries(f)
+                job.total = sum(estimate(job.format, h) for h in handles)
                 job.save(update_fields=["total"])
             if progress:
                 progress(job.done, job.total)
             todo = job.total - job.done
-            path = reader_process.local_path(job.file) if todo >= reader_process.SUBPROCESS_MIN_ENTRIES else None
-            if path:  # a large file: read and prepared by a second process (apps.imports.reader_process)
-                stream = reader_process.ChildPreparer(path, start=job.done, chunk_size=chunk_size)
+            paths = [reader_process.local_path(f) for _, f in sources] \
+                if todo >= reader_process.SUBPROCESS_MIN_ENTRIES else []
+            if paths and all(paths):  # a large file: read and prepared by a second process (apps.imports.reader_process)
+                stream = reader_process.ChildPreparer(paths, start=job.done, chunk_size=chunk_size, fmt=job.format)
                 prepare_chunk = None
             else:
-                stream = iter_bibtex(f, chunk_entries=chunk_size)
+                stream = open_stream(job.format, handles, chunk_entries=chunk_size)
                 prepare_chunk = prepare_entries
             chunks = ReadAhead(stream, _after(job.done, prepare_chunk), name="bibtex-read-ahead")
             try:
@@ -156,16 +177,19 @@ class Importer:
                 chunks.close()
             total = stream.entries_read
         job.encoding = stream.encoding[:40]
+        job.encoding_guessed = bool(stream.encoding_guessed)
         job.warnings = [str(w)[:500] for w in stream.warnings[:200]]
         if total == 0:
-            return self._fail_file(self._diagnose() + list(stream.warnings))
+            diagnosis = self._diagnose() if job.format == Format.BIBTEX and len(sources) == 1 else []
+            return self._fail_file(diagnosis + list(stream.warnings))
         with transaction.atomic():
             ImportJob.objects.select_for_update().filter(pk=job.pk).first()
             job.total = total
             job.counts = recount(job)
             job.status = JobStatus.DONE
             job.finished_at = timezone.now()
-            job.save(update_fields=["total", "counts", "status", "finished_at", "encoding", "warnings"])
+            job.save(update_fields=["total", "counts", "status", "finished_at", "encoding", "encoding_guessed",
+                                    "warnings"])
         return job
 
     def _diagnose(self) -> list[str]:
@@ -189,9 +213,9 @@ class Importer:
                 seen.append(str(w))
         first = "; ".join(seen[:3])
         job.error = f"Nothing was imported: {first}" + ("" if first.endswith(("?", ".")) else ".") \
-            + " Upload a BibTeX (.bib) file."
+            + " Upload a BibTeX (.bib), RIS (.ris) or MEDLINE (.nbib) file."
         job.warnings = [str(w)[:500] for w in warnings[:200]]
-        job.save(update_fields=["total", "status", "finished_at", "error", "warnings", "encoding"])
+        job.save(update_fields=["total", "status", "finished_at", "error", "warnings", "encoding", "encoding_guessed"])
         return job
 
     def process_chunk(self, items, counts):

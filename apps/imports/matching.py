@@ -7,9 +7,9 @@ Rules, in order (the first that applies decides):
    book share its ISBN). A DOI and a PMID that point at two different studies make the match
    uncertain (review).
 2. **Exact.** The same folded title (and subtitle), the same year and the same authors' family names
-   in the same order (needs a year or at least one author); or the same citation key, title and
-   year; or the very same BibTeX text as an earlier entry of the file or as the study's stored
-   source entry.
+   in the same order (needs an author, or a year and a title that is not weak: see below); or the
+   same citation key, title and year; or the very same BibTeX text as an earlier entry of the file or
+   as the study's stored source entry.
 3. **Fuzzy.** Candidates share the indexed title key, or the first author's folded family name with a
    year at most one apart. The title similarity is ``rapidfuzz.fuzz.ratio`` of the folded titles
    (0-100). A candidate is the same work when the similarity is at least ``UPPER`` (92), the first
@@ -20,6 +20,17 @@ Rules, in order (the first that applies decides):
 Vetoes (a fuzzy or exact match is impossible): different DOI, PMID or ISBN; different pages,
 edition or chapter; a different volume (except between two journal articles, where the volume is
 a detail of the same work's printing).
+
+A title alone is not enough evidence. Without authors on both sides, the same title and year are
+certain only for a title of more than ``WEAK_TITLE_WORDS`` words ("Summary", "Corresponding author",
+"Editorial" are uncertain), and so is the same citation key and title without a year (citation keys
+such as ``noauthor_summary`` are made of the title). **Clearly different abstracts** (both at least
+``ABSTRACT_MIN_WORDS`` words, sharing less than ``ABSTRACT_SHARED`` of the shorter one's words) veto a
+match, except where the rest of the evidence is strong (the same identifier, or the same first author
+and a year at most one apart on both sides): then the match is uncertain (review). An entry without a
+title (an incomplete draft) is the same work only by identifier, by the very same BibTeX text, or as
+another entry without a title with the same citation key, authors, year and type; the same first
+author, year and pages make it a candidate for review.
 """
 from __future__ import annotations
 
@@ -29,16 +40,24 @@ from dataclasses import dataclass, field
 from django.db import connection
 from rapidfuzz import fuzz
 
+from apps.studies.keys import full_title_key
 from apps.studies.models import Authorship, Study
 
-from .prepare import Features, features
+from .prepare import Features, entry_digest, features
 
 UPPER = 92.0
 LOWER = 80.0
 AUTHOR_SIMILAR = 90.0  # first authors whose family names are this similar make a match uncertain, not impossible
+WEAK_TITLE_WORDS = 3   # a title of at most this many words is no evidence without authors
+# Abstracts: words of 4+ letters of the first ABSTRACT_CHARS characters; measured on the 127 abstracts of the
+# shared RIS files (docs/imports.md): two different abstracts share at most 40% of the shorter one's words
+# (p99 28%), an abstract and a cut, relabelled or re-punctuated copy of it at least 95%.
+ABSTRACT_CHARS = 3000
+ABSTRACT_MIN_WORDS = 8
+ABSTRACT_SHARED = 0.5
 
 STUDY_VALUES = ("id", "title", "subtitle", "year", "doi", "pmid", "isbn", "pages", "edition", "chapter", "volume",
-                "study_type", "source_key", "title_key")
+                "study_type", "source_key", "title_key", "abstract")
 IN_BATCH = 500
 
 
@@ -63,13 +82,13 @@ class Candidate:
         return self._features
 
     def index_keys(self):
-        """(doi, pmid, isbn, title_key, first author, year) without computing the features."""
+        """(doi, pmid, isbn, title_key, first author, year, citation key) without computing the features."""
         if self._features is not None:
             f = self._features
-            return f.doi, f.pmid, f.isbn, f.title_key, f.first_author, f.year
+            return f.doi, f.pmid, f.isbn, f.title_key, f.first_author, f.year, f.key
         d = self._fields
         return ((d["doi"] or "").lower(), d["pmid"] or "", d["isbn"] or "", d["title_key"],
-                self._authors[0] if self._authors else "", d["year"])
+                self._authors[0] if self._authors else "", d["year"], d["source_key"] or "")
 
 
 @dataclass
@@ -95,19 +114,36 @@ def load_candidates(wanted: list[Features], blocks: "AuthorBlocks | None" = None
     pmids = {f.pmid for f in wanted if f.pmid}
     isbns = {f.isbn for f in wanted if f.isbn}
     title_keys = {f.title_key for f in wanted if f.title_key}
+    untitled_keys = {f.key for f in wanted if not f.title and f.key}
     db = _lookups()
     rows = {}
     for column, values in (("doi", dois), ("pmid", pmids), ("isbn", isbns), ("title_key", title_keys)):
         if values:
             rows.update((row[0], row) for row in db.studies_by(column, values))
+    if untitled_keys:  # incomplete drafts have no title to find them by: their citation key does
+        for batch in _batches(untitled_keys):
+            rows.update((row[0], row) for row in Study.objects.incomplete().filter(source_key__in=batch)
+                        .order_by().values_list(*STUDY_VALUES))
+    raws = {}
+    untitled_texts = {f.raw for f in wanted if not f.title and not f.key and f.raw}
+    if untitled_texts:  # neither a title nor a key: the very same entry text (a file imported again) finds them
+        for row in (Study.objects.incomplete().filter(source_key="").order_by()
+                    .values_list(*STUDY_VALUES, "source_entry").iterator(chunk_size=1000)):
+            digest = entry_digest(row[-1])
+            if digest in untitled_texts:
+                rows[row[0]], raws[row[0]] = row[:-1], digest
     ids = [i for i in (blocks or AuthorBlocks()).candidates(wanted) if i not in rows]
     if ids:
         rows.update((row[0], row) for row in db.studies_by("id", ids))
     if not rows:
         return []
     families = dict(db.author_keys(list(rows)))
-    return [Candidate(study_id=row[0], fields=dict(zip(STUDY_VALUES, row)), author_keys=families.get(row[0], ()))
-            for row in rows.values()]
+    out = [Candidate(study_id=row[0], fields=dict(zip(STUDY_VALUES, row)), author_keys=families.get(row[0], ()))
+           for row in rows.values()]
+    for c in out:
+        if c.study_id in raws:
+            c.features.raw = raws[c.study_id]
+    return out
 
 
 PREFILTER = LOWER - 10  # on the indexed 200-character title keys, before the full comparison
@@ -187,8 +223,8 @@ class AuthorBlocks:
             years = by_key.get(f.first_author, empty)
             for year in (f.year - 1, f.year, f.year + 1):
                 for study_id, tkey in years.get(year, ()):
-                    if tkey == f.title_key or ratio(tkey, f.title_key, score_cutoff=PREFILTER):
-                        ids.add(study_id)
+                    if tkey == f.title_key or not f.title_key or ratio(tkey, f.title_key, score_cutoff=PREFILTER):
+                        ids.add(study_id)  # (an entry without a title is compared by author, year and pages)
         return ids
 
     def add(self, key: str, study_id: int, year, tkey: str):
@@ -316,10 +352,48 @@ def _veto(f: Features, g: Features) -> str | None:
     return None
 
 
+def _abstract_words(text: str) -> frozenset:
+    return frozenset(w for w in full_title_key(text[:ABSTRACT_CHARS]).split() if len(w) >= 4)
+
+
+def abstracts_differ(f: Features, g: Features) -> str | None:
+    """Why the two abstracts are clearly not the same text (None when they are alike, or either is missing
+    or too short to tell)."""
+    if not f.abstract or not g.abstract or f.abstract == g.abstract:  # (a file imported again: equal)
+        return None
+    a, b = _abstract_words(f.abstract), _abstract_words(g.abstract)
+    if len(a) < ABSTRACT_MIN_WORDS or len(b) < ABSTRACT_MIN_WORDS:
+        return None
+    shared = len(a & b) / min(len(a), len(b))
+    return f"the abstracts differ (they share {shared:.0%} of their words)" if shared < ABSTRACT_SHARED else None
+
+
+def _weak_title(title: str) -> bool:
+    return title.count(" ") < WEAK_TITLE_WORDS  # at most WEAK_TITLE_WORDS folded words
+
+
+def _compare_untitled(f: Features, g: Features) -> Match | None:
+    """One side has no title (an incomplete draft): a title cannot be evidence. Identifiers were compared
+    before (:meth:`CandidateIndex.find`); the very same entry text is the same entry, and so is an entry
+    without a title with the same citation key, authors and year (e.g. kb's own export of it read back);
+    the same first author, year and pages are worth a curator's look."""
+    if f.raw and f.raw == g.raw:
+        return Match(Candidate(g), "exact", True, 100.0, ["the same BibTeX entry"])
+    if not f.title and not g.title and f.key and f.key == g.key and f.authors == g.authors and f.year == g.year \
+            and f.study_type == g.study_type and not abstracts_differ(f, g):
+        return Match(Candidate(g), "exact", True, 100.0, ["no titles: same citation key, authors and year"])
+    if f.first_author and f.first_author == g.first_author and f.year is not None and f.year == g.year \
+            and f.pages and f.pages == g.pages and not abstracts_differ(f, g):
+        return Match(Candidate(g), "fuzzy", False, None, ["no title to compare: same first author, year and pages"])
+    return None
+
+
 def compare(f: Features, g: Features) -> Match | None:
     """How ``f`` (an entry) relates to ``g`` (a candidate): certain, uncertain, or no match (None)."""
     if _veto(f, g):
         return None
+    if not f.title or not g.title:
+        return _compare_untitled(f, g)
     reasons = []
     if f.year is not None and g.year is not None:
         if abs(f.year - g.year) > 1:
@@ -345,24 +419,47 @@ def compare(f: Features, g: Features) -> Match | None:
     score = 100.0 if f.title == g.title else round(fuzz.ratio(f.title, g.title), 1)
     if score < LOWER:
         return None
+    if f.raw and f.raw == g.raw:
+        return Match(Candidate(g), "exact", True, 100.0, ["the same BibTeX entry"])
     same_type = f.study_type == g.study_type or not (f.study_type and g.study_type)
     if not same_type:
         reasons.append(f"types differ ({f.study_type}, {g.study_type})")
-    if same_type and f.title == g.title and f.year == g.year and f.authors == g.authors \
-            and (f.year is not None or f.authors):
-        return Match(Candidate(g), "exact", True, 100.0, ["same title, year and authors"])
-    if f.raw and f.raw == g.raw:
-        return Match(Candidate(g), "exact", True, 100.0, ["the same BibTeX entry"])
-    if same_type and f.key and f.key == g.key and f.title == g.title and f.year == g.year:
-        return Match(Candidate(g), "exact", True, 100.0, ["same citation key, title and year"])
+    # evidence besides the title: authors, or (without authors) a year with a title that says something
+    telling = bool(f.authors) or (f.year is not None and not _weak_title(f.title))
+    if same_type and f.title == g.title and f.year == g.year and f.authors == g.authors and telling:
+        return _unless_abstracts_differ(Match(Candidate(g), "exact", True, 100.0, ["same title, year and authors"]),
+                                        f, g, strong=bool(year_ok and author_ok))
+    if same_type and f.key and f.key == g.key and f.title == g.title and f.year == g.year \
+            and (f.year is not None or f.authors or g.authors or not _weak_title(f.title)):
+        match = Match(Candidate(g), "exact", True, 100.0, ["same citation key, title and year"])
+        return _unless_abstracts_differ(match, f, g, strong=bool(year_ok and author_ok))
     numbers_ok = f.numbers == g.numbers
     if not numbers_ok:
         reasons.append("the numbers in the titles differ")
     if score >= UPPER and year_ok and author_ok and numbers_ok and same_type:
-        return Match(Candidate(g), "fuzzy", True, score, reasons or ["similar title, same first author and year"])
+        return _unless_abstracts_differ(
+            Match(Candidate(g), "fuzzy", True, score, reasons or ["similar title, same first author and year"]),
+            f, g, strong=True)
     if score < UPPER:
         reasons.append(f"titles are similar, not the same ({score:.0f}/100)")
-    return Match(Candidate(g), "fuzzy", False, score, reasons)
+    elif not (f.authors or g.authors) and _weak_title(f.title):
+        reasons.append("a short title and no authors: the title alone is not enough")
+    return _unless_abstracts_differ(Match(Candidate(g), "fuzzy", False, score, reasons), f, g,
+                                    strong=bool(year_ok and author_ok))
+
+
+def _unless_abstracts_differ(m: Match, f: Features, g: Features, strong: bool) -> Match | None:
+    """Clearly different abstracts: no match, or (``strong``: the rest of the evidence is strong) an
+    uncertain one for a curator."""
+    why = abstracts_differ(f, g)
+    if why is None:
+        return m
+    if not strong:
+        return None
+    m.certain = False
+    m.rule = "fuzzy" if m.rule == "exact" else m.rule
+    m.reasons = [*m.reasons, why]
+    return m
 
 
 class CandidateIndex:
@@ -372,11 +469,13 @@ class CandidateIndex:
         self.by_doi, self.by_pmid, self.by_isbn = {}, {}, defaultdict(list)
         self.by_title = defaultdict(list)
         self.by_author = defaultdict(list)
+        self.untitled_by_key = defaultdict(list)  # entries and studies without a title, by citation key
+        self.untitled_by_text = defaultdict(list)  # ... and without a key, by the digest of their text
         for c in candidates:
             self.add(c)
 
     def add(self, c: Candidate):
-        doi, pmid, isbn, title_key, first_author, year = c.index_keys()
+        doi, pmid, isbn, title_key, first_author, year, key = c.index_keys()
         if doi:
             self.by_doi.setdefault(doi, c)
         if pmid:
@@ -385,6 +484,10 @@ class CandidateIndex:
             self.by_isbn[isbn].append(c)
         if title_key:
             self.by_title[title_key].append(c)
+        elif key:
+            self.untitled_by_key[key].append(c)
+        elif (c._features is not None or c.study_id is None) and c.features.raw:
+            self.untitled_by_text[c.features.raw].append(c)
         if first_author and year is not None:
             self.by_author[(first_author, year)].append(c)
 
@@ -396,16 +499,20 @@ class CandidateIndex:
             return Match(by_doi, "doi", False, None, [
                 f"the DOI {f.doi} and the PMID {f.pmid} belong to two different studies or entries"])
         if by_doi is not None:
-            return Match(by_doi, "doi", True, None, [f"same DOI {f.doi}"])
+            return _unless_abstracts_differ(Match(by_doi, "doi", True, None, [f"same DOI {f.doi}"]),
+                                            f, by_doi.features, strong=True)
         if by_pmid is not None:
-            return Match(by_pmid, "pmid", True, None, [f"same PMID {f.pmid}"])
+            return _unless_abstracts_differ(Match(by_pmid, "pmid", True, None, [f"same PMID {f.pmid}"]),
+                                            f, by_pmid.features, strong=True)
         if f.isbn:
             same = [c for c in self.by_isbn.get(f.isbn, ()) if isbn_decides(f, c.features)]
             if same:
                 best = max(same, key=lambda c: (fuzz.ratio(f.title, c.features.title), -_order(c)))
-                return Match(best, "isbn", True, None, [f"same ISBN {f.isbn}"])
+                return _unless_abstracts_differ(Match(best, "isbn", True, None, [f"same ISBN {f.isbn}"]),
+                                                f, best.features, strong=True)
         seen = set()
-        pool = list(self.by_title.get(f.title_key, ()))
+        pool = list(self.by_title.get(f.title_key, ()) if f.title_key else self.untitled_by_key.get(f.key, ())
+                    if f.key else self.untitled_by_text.get(f.raw, ()))
         if f.first_author and f.year is not None:
             for y in (f.year - 1, f.year, f.year + 1):
                 pool.extend(self.by_author.get((f.first_author, y), ()))

@@ -18,6 +18,12 @@ class Policy(models.TextChoices):
     OVERWRITE = "overwrite", "Overwrite: replace fields of existing studies with the file's values"
 
 
+class Format(models.TextChoices):
+    BIBTEX = "bibtex", "BibTeX"
+    RIS = "ris", "RIS"
+    MEDLINE = "medline", "MEDLINE (PubMed .nbib)"
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -57,6 +63,8 @@ class ImportJob(models.Model):
     checksum = models.CharField("SHA-256", max_length=64, db_index=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.BIBTEX,
+                              help_text="How the files are read (given, or found from their content and names).")
     policy = models.CharField(max_length=10, choices=Policy.choices, default=Policy.FILL)
     dry_run = models.BooleanField(default=False, help_text="Produce the full report but write no studies.")
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
@@ -65,6 +73,10 @@ class ImportJob(models.Model):
     done = models.PositiveIntegerField("entries done", default=0)
     counts = models.JSONField(default=dict, blank=True, help_text="Outcome -> number of entries.")
     encoding = models.CharField(max_length=40, blank=True)
+    encoding_guessed = models.BooleanField(
+        default=False, help_text="The file declared no encoding (no byte-order mark, no '% Encoding:' or Emacs/Vim "
+                                 "coding line) and is not UTF-8: the encoding is a guess; the entries' warnings "
+                                 "name the characters other encodings read differently.")
     warnings = models.JSONField(default=list, blank=True, help_text="File-level warnings of the reader.")
     created_venues = models.JSONField(default=list, blank=True, editable=False,
                                       help_text="Ids of the venues this job created; undo removes those "
@@ -93,6 +105,41 @@ class ImportJob(models.Model):
     def get_absolute_url(self):
         return reverse("v1:import-job-detail", args=[self.pk])
 
+    def incomplete_outcomes(self):
+        """The outcomes of entries whose study (created, or merged into) is still an incomplete draft (no
+        title: it cannot be published until a curator fills the gap)."""
+        return self.outcomes.filter(outcome__in=[Outcome.CREATED, Outcome.MERGED], study__title="")
+
+    @classmethod
+    def incomplete_count(cls):
+        """A subquery: the number of ``incomplete_outcomes`` of the outer job (for ``annotate``)."""
+        from django.db.models import Count, OuterRef, Subquery
+        from django.db.models.functions import Coalesce
+
+        rows = (ImportOutcome.objects.filter(job=OuterRef("pk"), outcome__in=[Outcome.CREATED, Outcome.MERGED],
+                                             study__title="")
+                .order_by().values("job").annotate(n=Count("pk")).values("n"))
+        return Coalesce(Subquery(rows), 0)
+
+
+class ImportFile(models.Model):
+    """One of a job's files, in the order they are read (``@string`` definitions apply to the files after)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveSmallIntegerField(help_text="Order among the job's files, from 0.")
+    file = models.FileField(upload_to=upload_path, max_length=300)
+    file_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField("size in bytes", default=0)
+    checksum = models.CharField("SHA-256", max_length=64)
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="import_file_unique_position")]
+        verbose_name = "import file"
+
+    def __str__(self):
+        return f"{self.file_name} (file {self.position + 1} of import {self.job_id})"
+
 
 class ImportOutcome(models.Model):
     """What became of one raw entry of the file."""
@@ -101,7 +148,9 @@ class ImportOutcome(models.Model):
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="outcomes", db_index=False)
     index = models.PositiveIntegerField(help_text="Position among the file's raw entries, from 0.")
     key = models.CharField("citation key", max_length=255, blank=True)
-    line = models.PositiveIntegerField(null=True, blank=True, help_text="Line of the entry's '@'.")
+    line = models.PositiveIntegerField(null=True, blank=True,
+                                       help_text="Line of the entry's '@' (a RIS record's TY, a MEDLINE record's first tag).")
+    file_position = models.PositiveSmallIntegerField(default=0, help_text="The entry's file among the job's files.")
     entry_type = models.CharField(max_length=40, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     study = models.ForeignKey("studies.Study", null=True, blank=True, on_delete=models.SET_NULL,

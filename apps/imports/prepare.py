@@ -37,6 +37,11 @@ STUDY_FIELDS = ("title", "subtitle", "abstract", "language", "year", "month", "d
                 "keywords", "source_entry", "source_key")
 
 
+#: The per-entry warning of an entry without a title (the import report shows it; docs/imports.md).
+UNTITLED_WARNING = ("title: the entry has no title: imported as an incomplete draft, which cannot be published "
+                    "until a curator gives it a title")
+
+
 class EntryFailed(Exception):
     """The entry cannot become a study; the message says why (shown to curators)."""
 
@@ -94,9 +99,8 @@ def prepare(entry: Entry) -> Prepared:
         raise EntryFailed(entry.error or "the entry could not be read")
     warnings = [clean_text(w) for w in entry.warnings]
     title = squash(rec.title)
-    if not title:
-        raise EntryFailed("no title: a study needs a title (the entry has "
-                          + ("authors and a year" if rec.authors and rec.year else "no usable title field") + ")")
+    if not title:  # real references of old literature: kept as an incomplete draft (apps.studies.models.GAPS)
+        warnings.append(UNTITLED_WARNING)
     year, month, day = _date(rec, warnings)
     study_type = rec.study_type if rec.study_type in STUDY_TYPES else "other"
     language = rec.language if rec.language in LANGUAGES else ""
@@ -189,6 +193,7 @@ class Features:
     volume: str = ""
     study_type: str = ""
     numbers: tuple = ()   # the numbers in the title ("part 2", "2019") must agree
+    abstract: str = ""    # as written (compared only when two works otherwise match: see matching)
     raw: str = ""         # the raw BibTeX text (entries of the file only): identical text is the same entry
     key: str = ""         # the citation key (a study's source_key)
 
@@ -236,12 +241,16 @@ def features(fields: dict, author_families: list[str] = (), author_keys: tuple |
         pages=_norm_simple(fields.get("pages")), edition=norm_edition(fields.get("edition")),
         chapter=_norm_simple(fields.get("chapter")), volume=_norm_simple(fields.get("volume")),
         study_type=fields.get("study_type") or "", numbers=tuple(sorted(_DIGITS.findall(full))),
-        key=fields.get("source_key") or "",
+        key=fields.get("source_key") or "", abstract=fields.get("abstract") or "",
     )
 
 
 def prepared_features(p: Prepared) -> Features:
     f = features(p.fields, [a["family_name"] for a in p.authors])
-    # identical BibTeX text (whitespace aside) is the same entry: a digest compares as well as the text
-    f.raw = hashlib.blake2b(" ".join(p.raw.split()).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    f.raw = entry_digest(p.raw)
     return f
+
+
+def entry_digest(text: str) -> str:
+    """Identical entry text (whitespace aside) is the same entry: a digest compares as well as the text."""
+    return hashlib.blake2b(" ".join((text or "").split()).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

@@ -3,13 +3,14 @@
 Reading (scanner, LaTeX decoding) and preparing (names, identifiers, features) an entry cost about as
 much Python time as deciding and writing it, and one interpreter runs one thread at a time. For a large
 file (``SUBPROCESS_MIN_ENTRIES``) the importer therefore starts ``python -m apps.imports.prepare_worker``
-on the stored file; the child reads and prepares chunk after chunk and sends them through a pipe
+on the stored files (in the job's format); the child reads and prepares chunk after chunk and sends them through a pipe
 (length-prefixed pickles), while the importer decides and writes the previous chunk. The child
 touches no database and keeps no state the importer needs: if it dies, the job fails with a message
 and running it again resumes after the last written chunk. Small files (and storages without a local
 path) are read in the importer's own process.
 
-Frames: ``("chunk", [Decision, ...])``, then ``("end", {"entries_read", "encoding", "warnings"})`` or
+Frames: ``("chunk", [Decision, ...])``, then ``("end", {"entries_read", "encoding", "encoding_guessed",
+"warnings"})`` or
 ``("error", message)``.
 """
 from __future__ import annotations
@@ -93,14 +94,17 @@ class ChildPreparer:
     ``warnings`` are complete once the iteration ends.
     """
 
-    def __init__(self, path: str, start: int = 0, chunk_size: int = 1000):
-        self.path, self.start, self.chunk_size = path, start, chunk_size
+    def __init__(self, paths, start: int = 0, chunk_size: int = 1000, fmt: str = "bibtex"):
+        self.paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        self.start, self.chunk_size, self.fmt = start, chunk_size, fmt
         self.entries_read = 0
         self.encoding = ""
+        self.encoding_guessed = False
         self.warnings: list[str] = []
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "apps.imports.prepare_worker", self.path, str(self.start), str(self.chunk_size)]
+        return [sys.executable, "-m", "apps.imports.prepare_worker", str(self.start), str(self.chunk_size), self.fmt,
+                *map(str, self.paths)]
 
     def __iter__(self):
         env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "kb.settings"))
@@ -119,6 +123,7 @@ class ChildPreparer:
                 elif kind == "end":
                     self.entries_read = payload["entries_read"]
                     self.encoding = payload["encoding"]
+                    self.encoding_guessed = payload["encoding_guessed"]
                     self.warnings = payload["warnings"]
                     finished = True
                     break

@@ -240,11 +240,12 @@ class Writer:
         job = self.job
         user_id = self.user.pk if getattr(self.user, "is_authenticated", False) else None
         now = timezone.now()
+        provenance = Provenance(self.job.format)  # the file's format: bibtex, ris or medline
         rows = []
         for d in decisions:
             p = d.prepared
             row = dict(p.fields)
-            row.update(venue_id=self.venues.id_of(p), provenance=Provenance.BIBTEX, status=Status.DRAFT,
+            row.update(venue_id=self.venues.id_of(p), provenance=provenance, status=Status.DRAFT,
                        created_by_id=user_id, updated_by_id=user_id, created_at=now, updated_at=now,
                        title_key=d.features.title_key if d.features else title_key(row["title"], row["subtitle"]))
             rows.append(row)

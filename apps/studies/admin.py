@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -23,16 +24,34 @@ class TopicAssignForm(forms.Form):
     replace = forms.BooleanField(required=False, help_text="Replace the studies' topics instead of adding.")
 
 
+class IncompleteFilter(admin.SimpleListFilter):
+    """Incomplete drafts (``Study.gaps``): the same selection as the API's ``?incomplete=true``."""
+
+    title = "incomplete"
+    parameter_name = "incomplete"
+
+    def lookups(self, request, model_admin):
+        return [("true", "Incomplete (cannot be published yet)"), ("false", "Complete")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("true", "false"):
+            return queryset.incomplete(self.value() == "true")
+        return queryset
+
+
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
-    list_display = ["title", "year", "study_type", "design", "language", "status", "retracted", "doi"]
-    list_filter = ["status", "study_type", "design", "language", "retracted", "provenance", "topics"]
+    list_display = ["display_title", "year", "study_type", "design", "language", "status", "incomplete",
+                    "retracted", "doi"]
+    list_filter = ["status", IncompleteFilter, "study_type", "design", "language", "retracted", "provenance",
+                   "topics"]
     search_fields = ["title", "abstract", "doi", "pmid", "isbn", "authorships__name"]
     autocomplete_fields = ["venue", "topics"]
     readonly_fields = ["published_at", "created_at", "updated_at", "created_by", "updated_by", "provenance"]
     inlines = [AuthorshipInline]
     actions = ["publish", "unpublish", "assign_topics"]
     list_per_page = 50
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, said now
     fieldsets = [
         (None, {"fields": ["title", "subtitle", "abstract", "language", "study_type", "design", "topics",
                            "keywords"]}),
@@ -44,6 +63,17 @@ class StudyAdmin(admin.ModelAdmin):
                         "fields": ["provenance", "source_key", "source_entry", "created_at", "created_by",
                                    "updated_at", "updated_by"]}),
     ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("venue").prefetch_related("authorships")
+
+    @admin.display(description="title", ordering="title")
+    def display_title(self, study):
+        return study.display_title
+
+    @admin.display(description="incomplete", boolean=True)
+    def incomplete(self, study):
+        return study.incomplete
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -23,6 +23,9 @@ class StudyFilterSet(django_filters.FilterSet):
     venue = IdFilter()
     has_summary = BooleanFilter(method="filter_has_summary")
     retracted = BooleanFilter()
+    incomplete = BooleanFilter(method="filter_incomplete",
+                               label="Incomplete drafts: studies that lack what a published study needs (a title); "
+                                     "they cannot be published until a curator fills the gap (see `gaps`)")
     doi = CommaListFilter(field_name="doi", max_items=50, normalize=clean_doi,
                           label="One DOI or up to 50, comma-separated; resolver prefix optional")
     pmid = CommaListFilter(field_name="pmid", max_items=50, normalize=clean_pmid,
@@ -46,3 +49,6 @@ class StudyFilterSet(django_filters.FilterSet):
 
     def filter_has_summary(self, qs, name, value):
         return qs.with_summary(value)
+
+    def filter_incomplete(self, qs, name, value):
+        return qs.incomplete(value)

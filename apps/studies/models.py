@@ -57,6 +57,8 @@ class Status(models.TextChoices):
 class Provenance(models.TextChoices):
     MANUAL = "manual", "Entered by hand"
     BIBTEX = "bibtex", "BibTeX import"
+    RIS = "ris", "RIS import"
+    MEDLINE = "medline", "MEDLINE import"
     API = "api", "API client"
     FIXTURE = "fixture", "Seed data"
 
@@ -89,9 +91,22 @@ class Venue(Timestamped):
         super().save(*args, **kwargs)
 
 
+#: What a study must have before it is published, with the message naming the gap. An imported entry
+#: without one of these (real references of old literature often have no title) becomes an *incomplete*
+#: draft: ``Study.gaps`` lists what it lacks, ``StudyQuerySet.incomplete`` finds them, and ``Study.clean``
+#: refuses to publish it (the single publish, the admin, the bulk publish all run ``full_clean``).
+GAPS = {"title": "A study needs a title before it is published: this one has none (it was imported without one)."}
+
+
 class StudyQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Status.PUBLISHED)
+
+    def incomplete(self, value=True):
+        """Studies that lack something a published study needs (see ``GAPS``), or with ``value`` false
+        those that lack nothing."""
+        gap = Q(title="")
+        return self.filter(gap) if value else self.exclude(gap)
 
     def visible_to(self, user):
         from apps.common.roles import is_curator
@@ -154,7 +169,8 @@ class StudyQuerySet(models.QuerySet):
 
 
 class Study(Tracked):
-    title = models.TextField()
+    title = models.TextField(blank=True, help_text="Empty only on an incomplete draft (imported without a title); "
+                                                   "a study is published only with a title.")
     subtitle = models.TextField(blank=True)
     abstract = models.TextField(blank=True)
     language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES, blank=True)
@@ -212,11 +228,50 @@ class Study(Tracked):
             models.Index(fields=["language"], name="study_language"),
             models.Index(fields=["study_type"], name="study_type"),
             models.Index(fields=["design"], name="study_design"),
+            # the incomplete drafts (?incomplete=true): only they enter this index
+            models.Index(fields=["id"], name="study_untitled", condition=Q(title="")),
         ]
 
     def __str__(self):
+        if not self.title:
+            return self.display_title[:140]
         year = f" ({self.year})" if self.year else ""
         return f"{self.title[:120]}{year}"
+
+    @property
+    def gaps(self) -> list[str]:
+        """The fields this study must have filled before it can be published (empty: none)."""
+        return [name for name in GAPS if not str(getattr(self, name) or "").strip()]
+
+    def gap_errors(self) -> dict:
+        """{field: message} of the gaps that keep this study from being published."""
+        return {name: GAPS[name] for name in self.gaps}
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.gaps)
+
+    @property
+    def display_title(self) -> str:
+        """The title, or for a study without one "[untitled] first author et al., venue volume:pages, year"
+        from what it has (authors as prefetched or stored, venue, year), so lists and links name it. (The web
+        pages pass their language's label: ``untitled_title``.)"""
+        return self.title or self.untitled_title()
+
+    def untitled_title(self, label: str = "[untitled]") -> str:
+        parts = []
+        authors = [a.family_name or a.name for a in self.authorships.all()][:2] if self.pk else []
+        if authors:
+            parts.append(authors[0] + (" et al." if len(authors) > 1 else ""))
+        venue = self.venue.name if self.venue_id else ""
+        where = " ".join(p for p in (venue, self.volume and f"{self.volume}" or "") if p)
+        if self.pages:
+            where = f"{where}:{self.pages}" if where else self.pages
+        if where:
+            parts.append(where)
+        if self.year:
+            parts.append(str(self.year))
+        return f"{label} {', '.join(parts)}" if parts else f"{label} #{self.pk or ''}".rstrip(" #")
 
     def normalize(self):
         """Bring identifiers to their canonical form (also done on save)."""
@@ -238,6 +293,8 @@ class Study(Tracked):
             errors["day"] = "A day needs a month."
         if self.month and not self.year:
             errors["month"] = "A month needs a year."
+        if self.status == Status.PUBLISHED:
+            errors.update(self.gap_errors())
         if errors:
             raise ValidationError(errors)
 

@@ -9,7 +9,8 @@ job (Celery task ``apps.studies.tasks.run_publication_job``; on the embedded def
 tasks run in-process as imports do) whose progress the job row records.
 
 A study that fails the checks a single publish makes (``Study.full_clean``) is not published: the job
-lists it with the errors by field. Studies that already have the status are counted as unchanged.
+lists it with the errors by field (an incomplete draft, without a title: ``title``). Studies that already
+have the status are counted as unchanged.
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ TARGET = {PublicationJob.Action.PUBLISH: Status.PUBLISHED, PublicationJob.Action
 def publish_errors(study: Study) -> dict:
     """Why ``study`` cannot be published ({field: [messages]}), or {} when it can. Uniqueness is left to
     the database's constraints, which the stored row already meets."""
+    errors = {name: [message] for name, message in study.gap_errors().items()}  # as Study.clean once published
     try:
         study.full_clean(exclude=CLEAN_EXCLUDE, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
-        return exc.message_dict
-    return {}
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, ()))
+    return errors
 
 
 @dataclass
@@ -69,7 +72,7 @@ def examine(action: str, ids) -> tuple[list[Study], BatchResult]:
         elif study.status == target:
             result.unchanged += 1
         elif target == Status.PUBLISHED and (errors := publish_errors(study)):
-            result.refused.append(_refusal(study_id, study.title, errors))
+            result.refused.append(_refusal(study_id, study.display_title, errors))
         else:
             todo.append(study)
     return todo, result

@@ -10,7 +10,7 @@ from ..backends import get_backend
 from ..backends.base import MAX_WINDOW
 from ..params import SearchParamsSerializer, build_request, encode_cursor
 from ..query import clean
-from ..results import hydrate, label_facets
+from ..results import hydrate, label_facets, search as search_results
 from .serializers import (
     ResearcherHitSerializer, SearchResponseSerializer, StudyHitSerializer, SuggestResponseSerializer,
     SummaryHitSerializer,
@@ -62,7 +62,7 @@ class SearchView(APIView):
         data = params.validated_data
         search_request = build_request(data, request.user)
         backend = get_backend()
-        result = backend.search(search_request)
+        result = search_results(search_request)
         past_window = search_request.past_window
         objects = hydrate(search_request.kind, [] if past_window else result.hits, request.user)
         serializer = HIT_SERIALIZERS[search_request.kind](objects, many=True, context={"request": request})

@@ -137,8 +137,12 @@ class SearchBackend:
         """
         raise NotImplementedError
 
-    def rebuild(self, kinds=KINDS, progress=None) -> dict:
-        """Build the whole index anew from the database, swapping it in atomically where possible."""
+    def refresh(self) -> None:
+        """Make what was written visible to searches now (engines that show writes at once: nothing)."""
+
+    def rebuild(self, kinds=KINDS, progress=None, merge=None) -> dict:
+        """Build the whole index anew from the database, swapping it in atomically where possible
+        (``merge``: compact the new index before it goes live, where the engine has segments)."""
         raise NotImplementedError
 
     def indexed_digests(self, kind: str) -> dict[int, str]:
@@ -180,16 +184,22 @@ class SearchBackend:
         raise NotImplementedError
 
 
+def wants_vector(request: SearchRequest) -> bool:
+    """Whether the search is hybrid: it asks for it, has words to embed, and a model is there."""
+    if not request.wants_hybrid():
+        return False
+    from .. import embedders
+
+    return embedders.get_embedder() is not None
+
+
 def query_vector(request: SearchRequest):
     """The query's vector for a hybrid search, or None (lexical ranking): no embedder, or nothing to embed."""
-    if not request.wants_hybrid():
+    if not wants_vector(request):
         return None
     from .. import embedders
 
-    embedder = embedders.get_embedder()
-    if embedder is None:
-        return None
-    return _embed_query(embedder.identity, request.query.semantic_text())
+    return _embed_query(embedders.get_embedder().identity, request.query.semantic_text())
 
 
 @functools.lru_cache(maxsize=512)

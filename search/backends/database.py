@@ -122,7 +122,7 @@ class DatabaseBackend(SearchBackend):
                 "UPDATE search_searchdocument SET tsv = %s::tsvector, tsv_exact = %s::tsvector WHERE id = %s",
                 [(_pg_weighted(d), _pg_positions(d.exact), d.id) for d in stored])
 
-    def rebuild(self, kinds=KINDS, progress=None):
+    def rebuild(self, kinds=KINDS, progress=None, merge=None):
         counts = {}
         for kind in kinds:
             with transaction.atomic():

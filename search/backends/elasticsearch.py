@@ -6,7 +6,9 @@ Rebuilds fill a new index and swap the alias in one atomic request, so searches 
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import dataclasses
@@ -24,10 +26,12 @@ from .es_client import make_client
 from .es_query import FACET_FIELDS, filters_of, highlighting, sort_order, text_query
 from .base import (
     FACETS, KINDS, MAX_WINDOW, FacetValue, Hit, SearchBackend, SearchRequest, SearchResponse, SearchUnavailable,
-    Suggestion, query_vector, related_hits, related_vector, topic_suggestions,
+    Suggestion, query_vector, related_hits, related_vector, topic_suggestions, wants_vector,
 )
 
 FACET_SIZE = 50
+MERGE_TIMEOUT_S = 6 * 3600  # a merge into one segment answers when it is done
+HIGHLIGHT_AHEAD = 10  # a hybrid page's word matches: their lexical ranks reach this far around the page's
 
 
 def reading(method):
@@ -153,15 +157,20 @@ class ElasticsearchBackend(SearchBackend):
             count += ok
         return count
 
-    def rebuild(self, kinds=KINDS, progress=None):
-        """Fill a new index per kind, then swap the alias atomically and drop the old index."""
+    def rebuild(self, kinds=KINDS, progress=None, merge=None):
+        """Fill a new index per kind, merge it into one segment (``merge``; default: the
+        ``MERGE_ON_REBUILD`` setting), then swap the alias atomically and drop the old index."""
+        merge = self.config.get("MERGE_ON_REBUILD", True) if merge is None else merge
         result = {}
         for kind in kinds:
             started = time.time()
             index = self._new_index(kind, building=True)
+            merged_s = None
             try:
                 total = self.bulk_index_prepared(kind, _built(kind, list(sources.all_ids(kind)), progress),
                                                  index=index)
+                if merge:  # before replicas: the merge then runs once, and the copies are made of one segment
+                    merged_s = self.merge(index)
                 self.client.indices.put_settings(index=index, settings={
                     "index": {"refresh_interval": "1s", "number_of_replicas": self.config.get("REPLICAS", 0)}})
                 self.client.indices.refresh(index=index)
@@ -177,8 +186,21 @@ class ElasticsearchBackend(SearchBackend):
             self.client.indices.update_aliases(actions=actions)
             for o in old:
                 self.client.indices.delete(index=o, ignore_unavailable=True)
-            result[kind] = {"index": index, "documents": total, "seconds": round(time.time() - started, 2)}
+            result[kind] = {"index": index, "documents": total, "seconds": round(time.time() - started, 2),
+                            **({"merge_seconds": merged_s} if merged_s is not None else {})}
         return result
+
+    def merge(self, index=None, kind="studies"):
+        """Merge an index (default: the live one of ``kind``) into one segment; returns the seconds it took.
+
+        Elasticsearch's advice for approximate kNN: every segment has its own HNSW graph, and a search
+        visits each of them (measured at 100k studies: 16 segments -> one, a kNN of 200 from 74 to 22 ms).
+        The merge rewrites the index (minutes at 100k studies with vectors); on a live index run it at a
+        quiet hour: searches go on meanwhile."""
+        started = time.time()
+        self.client.options(request_timeout=MERGE_TIMEOUT_S).indices.forcemerge(
+            index=index or self.alias(kind), max_num_segments=1)
+        return round(time.time() - started, 2)
 
     def indexed_digests(self, kind):
         self.setup()
@@ -269,9 +291,8 @@ class ElasticsearchBackend(SearchBackend):
     @reading
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
-        vector = query_vector(request)
-        if vector is not None:
-            result = self._hybrid(request, vector)
+        result = self._hybrid(request) if wants_vector(request) else None
+        if result is not None:
             result.took_ms = round((time.perf_counter() - started) * 1000, 2)
             return result
         hits_search, facets_search = self.build_searches(request)
@@ -295,24 +316,22 @@ class ElasticsearchBackend(SearchBackend):
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
 
-    def _hybrid(self, request: SearchRequest, vector) -> SearchResponse:
-        """Words and meaning, fused by search/fusion.py, from one ``_msearch``: the lexical ranking
-        (the first ``WINDOW`` word matches), and the request that counts (total, facets) the union of
-        the word matches and the ``POOL`` studies nearest the query's vector (kNN under the same
-        filters). The text query is a filter there, so word matches score 0 and its first ``POOL`` hits
-        are the nearest studies themselves: the page and the counts rest on one kNN search. Feedback
-        reads the candidates' vectors from the database by id (no second search). The page's word
-        matches are highlighted afterwards, by id (fetching the first word matches' highlights in the
-        same ``_msearch`` runs the text query a third time: measured slower on two cores)."""
+    def _hybrid(self, request: SearchRequest) -> SearchResponse | None:
+        """Words and meaning, fused by search/fusion.py. Two requests run side by side:
+
+        - while the query is embedded, one ``_msearch`` fetches the lexical ranking (the first
+          ``WINDOW`` word matches) and counts the word matches (total, facets) with the very request
+          the lexical path sends, which Elasticsearch keeps in its request cache;
+        - once the vector is there, the kNN request fetches the ``POOL`` studies nearest to it (under
+          the same filters) and counts those among them that match no word, by facet value.
+
+        A hit is a word match or one of the nearest studies, so the total and each facet count are the
+        word matches' plus the semantic-only hits'. Feedback reads the candidates' vectors from the
+        database by id (no second search). The page's word matches are highlighted afterwards, by id.
+        None when the query has no vector after all (the caller searches lexically)."""
         always, facet_filters = filters_of(request)
         text = text_query("studies", request.query)
         index = self.alias("studies")
-        knn_filter = ([q.to_dict() for q in [*always, *facet_filters.values()]]
-                      + [{"term": {"vector_model": embedders.get_embedder().identity}}])
-        knn = {"field": "vector", "query_vector": [float(x) for x in vector], "k": fusion.POOL,
-               "num_candidates": fusion.POOL + fusion.POOL // 2, "filter": knn_filter}
-        counting = (self._counting_search(index, text, always, facet_filters, aggs=request.facets, knn=knn)
-                    .extra(size=fusion.POOL).source(False))
         offset = _hybrid_offset(request)
         lexical = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=always))
                    .sort(*sort_order("studies", "relevance", request.query))
@@ -320,16 +339,45 @@ class ElasticsearchBackend(SearchBackend):
                           track_total_hits=False).source(False))
         if facet_filters:
             lexical = lexical.post_filter(Q("bool", filter=list(facet_filters.values())))
-        lex, counted = self._execute([lexical, counting])
+        counting = self._counting_search(index, text, always, facet_filters, aggs=request.facets)
+        # the page's word matches are most likely among the first ones: their highlights are fetched
+        # while the kNN runs (the rest, if any, after fusion)
+        ahead = (slice(max(0, offset - HIGHLIGHT_AHEAD), offset + request.page_size + HIGHLIGHT_AHEAD)
+                 if request.highlight else slice(0))
+        words_running = _pool().submit(self._words, index, text, [lexical, counting], ahead)
+        try:
+            vector = query_vector(request)
+        except BaseException:
+            words_running.cancel() or _settle(words_running)
+            raise
+        if vector is None:
+            _settle(words_running)
+            return None
+        knn_filter = ([q.to_dict() for q in [*always, *facet_filters.values()]]
+                      + [{"term": {"vector_model": embedders.get_embedder().identity}}])
+        knn = {"field": "vector", "query_vector": [float(x) for x in vector], "k": fusion.POOL,
+               "num_candidates": fusion.POOL + fusion.POOL // 2, "filter": knn_filter}
+        near = Search(using=self.client, index=index).extra(knn=knn, size=fusion.POOL, track_total_hits=False)
+        only = near.aggs.bucket("semantic_only", "filter", filter=Q("bool", must_not=[text]))
+        for name in FACETS if request.facets else ():
+            if name == "year":
+                only.bucket(name, "histogram", field="year", interval=1, min_doc_count=1)
+            else:
+                only.bucket(name, "terms", field=FACET_FIELDS[name], size=FACET_SIZE)
+        try:
+            [nearest_response] = self._execute([near.source(False)])
+        finally:
+            lex, counted, highlights = words_running.result()
         words = [(int(h["_id"]), h.get("_score") or 0.0) for h in lex["hits"]["hits"]]
         matched = {int(h["_id"]): h.get("matched_queries", []) for h in lex["hits"]["hits"]}
-        nearest = [(int(h["_id"]), h["_score"]) for h in counted["hits"]["hits"] if h["_score"]]
+        nearest = [(int(h["_id"]), h["_score"]) for h in nearest_response["hits"]["hits"]]
         fused = fusion.hybrid(words, nearest, vector, vectors.arrays_for, fusion.lexical_weight(request.query))
         page = fused[offset:offset + request.page_size]
         hits = [Hit(id=f.id, score=round(f.score, 6), why=_why(f, matched.get(f.id))) for f in page]
         if request.highlight and hits:
-            self._highlight_page(index, text, hits)
+            self._highlight_page(index, text, hits, highlights)
         total, facets = _counts(counted)
+        total, facets = _with_semantic_only(total, facets, nearest_response["aggregations"]["semantic_only"])
         if not request.facets:
             facets = {}
         end = offset + len(page)
@@ -337,20 +385,28 @@ class ElasticsearchBackend(SearchBackend):
         return SearchResponse(total=total, hits=hits, facets=facets, ranking="hybrid",
                               next_cursor=["hybrid", end] if more else None)
 
-    def _highlight_search(self, index, text, ids):
-        """The highlights of these studies for the words (``text``)."""
+    def _words(self, index, text, searches, ahead):
+        """A hybrid search's lexical side (run beside the query's embedding and the kNN): the lexical
+        window and the counts, then the highlights of the word matches ranked ``ahead`` (a slice)."""
+        lex, counted = self._execute(searches)
+        likely = [int(h["_id"]) for h in lex["hits"]["hits"][ahead]]
+        return lex, counted, self._highlights(index, text, likely)
+
+    def _highlights(self, index, text, ids):
+        """{id: highlights} of these studies for the words (``text``)."""
+        if not ids:
+            return {}
         s = (Search(using=self.client, index=index).query(Q("bool", must=[text], filter=[Q("ids", values=ids)]))
              .extra(size=len(ids)).source(False))
-        return highlighting("studies", s)
+        return {int(h["_id"]): _merge_highlights(h) for h in highlighting("studies", s).execute().to_dict()["hits"]["hits"]}
 
-    def _highlight_page(self, index, text, hits):
-        """Highlights for the hits of one page that match the words (semantic-only hits have none)."""
-        ids = [h.id for h in hits if h.why.get("lexical_rank")]
-        found = {int(h["_id"]): _merge_highlights(h) for h in
-                 self._highlight_search(index, text, ids).execute().to_dict()["hits"]["hits"]} if ids else {}
-        for hit in hits:
-            if hit.why.get("lexical_rank"):
-                hit.highlights = found.get(hit.id, {})
+    def _highlight_page(self, index, text, hits, known):
+        """Highlights for the hits of one page that match the words (semantic-only hits have none):
+        those ``known`` already, the others fetched by id."""
+        lexical = [h for h in hits if h.why.get("lexical_rank")]
+        found = {**known, **self._highlights(index, text, [h.id for h in lexical if h.id not in known])}
+        for hit in lexical:
+            hit.highlights = found.get(hit.id, {})
 
     def _did_you_mean(self, request):
         if request.kind != "studies":
@@ -465,6 +521,43 @@ def _counts(response):
         facets[name] = [FacetValue(int(b["key"]) if name in ("year", "topic", "researcher", "institution")
                                    else b["key"], b["doc_count"]) for b in buckets]
     return total, facets
+
+
+def _with_semantic_only(total, facets, only):
+    """The word matches' total and facets plus the semantic-only hits' (the ``semantic_only``
+    aggregation of the kNN request): the counts of a hybrid search's hits."""
+    merged = {}
+    for name in FACETS:
+        if name not in facets:
+            continue
+        counts = {v.value: v.count for v in facets[name]}
+        for bucket in only.get(name, {}).get("buckets", ()):
+            key = int(bucket["key"]) if name in ("year", "topic", "researcher", "institution") else bucket["key"]
+            counts[key] = counts.get(key, 0) + bucket["doc_count"]
+        order = sorted(counts.items()) if name == "year" else sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        merged[name] = [FacetValue(key, count) for key, count in order[:FACET_SIZE]]
+    return total + only["doc_count"], merged
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for a request's side-by-side Elasticsearch calls (one set per process: a forked worker
+    makes its own, the parent's threads did not come along)."""
+    pid = os.getpid()
+    if pid not in _POOLS:
+        _POOLS.clear()
+        _POOLS[pid] = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb-es")
+    return _POOLS[pid]
+
+
+def _settle(future):
+    """Wait for a call whose answer is no longer needed; its error, if any, is dropped."""
+    try:
+        future.result()
+    except Exception:
+        pass
 
 
 def _hybrid_offset(request):

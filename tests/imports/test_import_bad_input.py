@@ -22,7 +22,6 @@ def _media(settings, tmp_path):
     (b"", "empty"),
     (b"This is a letter, not a bibliography.\nRegards, Kari\n", "is this a BibTeX file"),
     (bytes(range(256)) * 40, "binary"),
-    (b"TY  - JOUR\nTI  - A RIS file\nER  - \n", "RIS"),
     (b'[{"id": "x", "title": "CSL JSON"}]', "JSON"),
     (b"@string{a = {b}}\n@comment{nothing}\n", "only @string"),
 ])
@@ -30,6 +29,13 @@ def test_not_bibtex_fails_the_job_clearly_and_writes_nothing(data, why):
     job = factories.import_file(data)
     assert job.status == JobStatus.FAILED
     assert why.lower() in job.error.lower() and "Nothing was imported" in job.error
+    assert not ImportOutcome.objects.filter(job=job).exists() and not Study.objects.exists()
+
+
+def test_a_ris_file_imported_as_bibtex_on_purpose_fails_saying_it_is_ris():
+    job = factories.import_file(b"TY  - JOUR\nTI  - A RIS file\nER  - \n", format="bibtex")
+    assert job.status == JobStatus.FAILED and job.format == "bibtex"
+    assert "looks like a RIS file" in job.error and "RIS (.ris)" in job.error
     assert not ImportOutcome.objects.filter(job=job).exists() and not Study.objects.exists()
 
 

@@ -32,7 +32,7 @@ def import_with(monkeypatch, text, child: bool, chunk_size=7):
     real_iter = reader_process.ChildPreparer.__iter__
 
     def spy(self):
-        started.append(self.path)
+        started.append(self.paths)
         return real_iter(self)
 
     monkeypatch.setattr(reader_process.ChildPreparer, "__iter__", spy)

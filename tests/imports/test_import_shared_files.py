@@ -24,10 +24,10 @@ EXPECTED = {
     # 14 duplicate keys; 4 entries repeat an earlier one (same DOI, or same title/author/year +-1);
     # 9 look alike but differ in type (a report and the article), year or author: a curator decides
     "bbt_873_paren_delimited.bib": {"created": 975, "duplicate": 4, "review": 9},
-    # 15 entries have no title of their own (crossrefs to missing parents, name-only tests)
-    "biber_crossrefs.bib": {"created": 27, "duplicate": 2, "review": 2, "failed": 15},
-    # name tests: author lists without titles
-    "biber_names.bib": {"failed": 38},
+    # 15 entries have no title of their own (crossrefs to missing parents, name-only tests): incomplete drafts
+    "biber_crossrefs.bib": {"created": 42, "duplicate": 2, "review": 2},
+    # name tests: author lists without titles, each an incomplete draft (no two share a key)
+    "biber_names.bib": {"created": 38},
     # 2 @set entries without fields; xxx:related entries repeat their targets; baez/online is
     # the web version of baez/article (review)
     "biblatex-examples.bib": {"created": 85, "duplicate": 3, "review": 2, "failed": 2},
@@ -35,8 +35,9 @@ EXPECTED = {
     "jabref_tiny-LE-withBOM.bib": {"created": 1},
     # entry 2 has an unclosed brace
     "ropensci_unbalanced_braces.bib": {"created": 1, "failed": 1},
-    # the -full/-crossref/-minimal variants of each type are the same work
-    "xampl_mod.bib": {"created": 15, "duplicate": 13, "review": 4, "failed": 3},
+    # the -full/-crossref/-minimal variants of each type are the same work; whole-journal has no title
+    # (an incomplete draft); misc-minimal and random-note-crossref have no title, author, editor or year
+    "xampl_mod.bib": {"created": 16, "duplicate": 13, "review": 4, "failed": 2},
 }
 
 
@@ -109,13 +110,15 @@ def test_round_trip_import_export_import(name, curator_client):
     assert response.status_code == 200
     exported = b"".join(response.streaming_content)
     assert len(read_bibtex(exported).entries) == studies
-    if not studies:  # biber_names.bib: nothing was imported, nothing is exported
-        return
     again = factories.import_file(exported, name="export.bib")
     assert again.status == JobStatus.DONE, again.error
     assert Study.objects.count() == studies
-    assert again.counts["created"] == 0 and again.counts["failed"] == 0 and again.counts["review"] == 0
-    assert again.counts["merged"] == studies == first.counts["created"]
+    assert again.counts["created"] == 0 and again.counts["failed"] == 0
+    # a short title with no authors and no year is not enough to tell (biber_crossrefs' s1, "Subtitle"): review
+    weak = ImportOutcome.objects.filter(job=again, outcome=Outcome.REVIEW)
+    assert all("the title alone is not enough" in o.message for o in weak), [o.message for o in weak]
+    assert weak.count() == (1 if name == "biber_crossrefs.bib" else 0)
+    assert again.counts["merged"] + weak.count() == studies == first.counts["created"]
     changed = ImportOutcome.objects.filter(job=again, outcome=Outcome.MERGED).exclude(changed_fields=[])
     assert not changed.exists(), [(o.key, o.changed_fields, o.previous) for o in changed[:5]]
     # each exported entry matched the study it came from

@@ -297,3 +297,15 @@ def test_rebuild_replaces_the_index(backend, indexed):
     assert s["reverse"].id not in ids(backend, "lessons")
     assert indexed["studies"]["rus"].id in ids(backend, "ruslidelse")
 
+
+
+def test_an_incomplete_draft_without_a_title_is_indexed_and_found_by_its_other_fields(backend, indexed):
+    untitled = factories.study(title="", status="draft", year=1987, authors=("Kvistad, Gunnhild",),
+                               abstract="Alcohol and anxiety among fishermen on the coast.")
+    backend.index("studies", [untitled.id])
+    refresh(backend)
+    drafts = SearchFilters(include_drafts=True)
+    assert ids(backend, "Kvistad", filters=drafts) == [untitled.id]
+    assert ids(backend, "fishermen", filters=drafts) == [untitled.id]
+    assert untitled.id not in ids(backend, "fishermen")  # a draft, as any other
+    assert all(s.text for s in backend.suggest("Kvi", include_drafts=True))  # no empty suggestion

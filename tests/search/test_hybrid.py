@@ -126,6 +126,30 @@ def test_lexical_hits_keep_highlights_and_the_words_they_matched(backend, studie
     assert "<mark>" in " ".join(top.highlights.get("title", []))
 
 
+@pytest.mark.parametrize("ahead", [-100, 10])
+def test_every_word_match_on_every_page_has_its_highlights(backend, studies, monkeypatch, ahead):
+    """On Elasticsearch the likely word matches' highlights are fetched beside the kNN, the others after
+    fusion (``ahead`` -100: none ahead, all after): either way every page's word matches show what they
+    matched."""
+    from search.backends import elasticsearch
+
+    monkeypatch.setattr(elasticsearch, "HIGHLIGHT_AHEAD", ahead)
+    lexical, cursor, pages = 0, None, 0
+    while True:
+        page = run(backend, "cannabis OR homeless OR smoking", page_size=1, search_after=cursor)
+        pages += 1
+        for hit in page.hits:
+            if hit.why.get("lexical_rank"):
+                lexical += 1
+                assert "<mark>" in " ".join(sum(hit.highlights.values(), [])), (hit.id, hit.why)
+            else:
+                assert hit.highlights == {}
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert lexical >= 2 and pages > lexical
+
+
 def test_without_vectors_search_stays_lexical(backend, studies, settings):
     settings.KB_EMBEDDINGS = {**settings.KB_EMBEDDINGS, "EMBEDDER": "none"}
     embedders.reset()

@@ -2,6 +2,7 @@
 outage of the search engine delays indexing without failing or losing a write."""
 
 import datetime
+import io
 
 import pytest
 from django.utils import timezone
@@ -218,3 +219,38 @@ def test_an_elasticsearch_rebuild_swaps_the_alias_to_a_new_index(es_backend):
     es_backend.refresh()
     assert found(es_backend, "alias swap") == [study.id]
 
+
+
+def _segments(es_backend):
+    index = next(iter(es_backend.client.indices.get_alias(name=es_backend.alias("studies")).body))
+    return {s["segment"] for s in es_backend.client.cat.segments(index=index, format="json")}
+
+
+def test_a_rebuilt_index_goes_live_merged_into_one_segment(es_backend, settings):
+    """kNN searches visit every segment's graph: the rebuild merges before the alias moves (unless told not
+    to), and ``search_index --merge`` merges the live index, which answers as before."""
+    from django.core.management import call_command
+
+    studies = [factories.study(title=f"Segment study {i}", status="published") for i in range(3)]
+    assert "merge_seconds" in es_backend.rebuild(["studies"])["studies"]
+    assert len(_segments(es_backend)) == 1
+    assert "merge_seconds" not in es_backend.rebuild(["studies"], merge=False)["studies"]
+
+    for study in studies:  # every refresh writes a segment of its own
+        es_backend.index("studies", [study.id])
+        es_backend.refresh()
+    assert len(_segments(es_backend)) > 1
+    out = io.StringIO()
+    call_command("search_index", "--merge", "--kind", "studies", stdout=out)
+    assert "merged into one segment" in out.getvalue()
+    es_backend.refresh()
+    assert len(_segments(es_backend)) == 1
+    assert sorted(found(es_backend, "segment")) == sorted(s.id for s in studies)
+
+
+def test_the_database_backend_has_nothing_to_merge(db_backend):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="nothing to merge"):
+        call_command("search_index", "--merge")

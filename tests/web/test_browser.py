@@ -275,7 +275,7 @@ def test_curator_imports_a_bib_file_and_resolves_a_duplicate(page, tmp_path):
     page.get_by_label("Passord").fill(PASSWORD)
     page.get_by_role("button", name="Logg inn").last.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("BibTeX")
-    page.get_by_label("BibTeX-fil (.bib)").set_input_files(str(bib))
+    page.get_by_label("BibTeX-, RIS- eller MEDLINE-filer").set_input_files(str(bib))
     page.get_by_role("button", name="Last opp og importer").click()
     expect(page).to_have_url(re.compile(r"/curator/imports/\d+/$"))
     expect(page.locator(".job-status")).to_have_text("Ferdig", timeout=30_000)

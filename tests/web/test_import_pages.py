@@ -111,3 +111,50 @@ def test_the_report_speaks_the_page_s_language(client, job):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     english = text(client.get(f"/curator/imports/{job.pk}/"))
     assert f"Created study {created}." in english
+
+
+def test_a_curator_uploads_several_files_as_one_import(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.imports.models import ImportJob
+
+    client.force_login(factories.user("curator"))
+    page = text(client.get("/curator/imports/"))
+    assert 'type="file" name="file" id="id_file" multiple' in page and 'name="format"' in page
+    assert "BibTeX-, RIS- eller MEDLINE-filer" in page and "Velg flere filer" in page  # Norwegian by default
+    files = [SimpleUploadedFile("strings.bib", b"@string{jn = {Nordic Journal of Care}}\n"),
+             SimpleUploadedFile("refs.bib", b"@article{a, title={Care at home}, journal=jn, year=2020}\n"
+                                            b"@article{b, title={Broken, year=2021}\n")]
+    response = client.post("/curator/imports/", {"file": files, "policy": "fill", "format": ""}, follow=True)
+    job = ImportJob.objects.get()
+    assert response.status_code == 200 and list(job.files.values_list("file_name", flat=True)) == ["strings.bib",
+                                                                                                    "refs.bib"]
+    from apps.imports import services
+
+    services.run_job(job.pk)  # the worker's part (enqueued after commit)
+    assert Study.objects.get().venue.name == "Nordic Journal of Care"
+    assert "refs.bib, 2" in text(client.get(f"/curator/imports/{job.pk}/"))
+
+
+def test_the_upload_page_refuses_files_of_two_formats_naming_them(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(factories.user("curator"))
+    files = [SimpleUploadedFile("a.bib", b"@misc{a, title={A}}\n"),
+             SimpleUploadedFile("b.ris", b"TY  - JOUR\nTI  - B\nER  - \n")]
+    response = client.post("/curator/imports/", {"file": files, "policy": "fill"})
+    assert response.status_code == 200 and "a.bib: BibTeX, b.ris: RIS" in text(response)
+
+
+def test_a_failed_ris_record_is_corrected_as_ris_on_its_page(client):
+    from apps.imports.models import ImportOutcome, Outcome
+
+    client.force_login(factories.user("curator"))
+    job = factories.import_file(b"TY  - JOUR\nTI  - Fine\nPY  - 2020\nER  - \nTI  - No type\nER  - \n", name="a.ris")
+    failed = ImportOutcome.objects.get(job=job, outcome=Outcome.FAILED)
+    url = f"/curator/imports/{job.pk}/entries/{failed.index}/"
+    assert "Posten i RIS" in text(client.get(url))
+    assert "Skriv nøyaktig én fullstendig post" in text(client.post(url, {"text": "no record here"}))
+    client.post(url, {"text": "TY  - JOUR\nTI  - Now with a type\nPY  - 2021\nER  - \n"})
+    assert ImportOutcome.objects.get(pk=failed.pk).outcome == Outcome.CREATED
+    assert Study.objects.filter(title="Now with a type").exists()

@@ -3,20 +3,30 @@ from drf_spectacular.utils import extend_schema_field
 from apps.common import serializers
 from rest_framework.reverse import reverse
 
-from ..models import ImportJob, ImportOutcome, Outcome, Policy, ReviewItem, ReviewStatus
+from ..models import Format, ImportJob, ImportOutcome, Outcome, Policy, ReviewItem, ReviewStatus
+
+#: At most this many files in one upload.
+MAX_FILES = 20
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A BibTeX (.bib) file, not empty; at most KB_MAX_UPLOAD_BYTES bytes (50 MB by "
-                                           "default).")
+    file = serializers.ListField(
+        child=serializers.FileField(), min_length=1, max_length=MAX_FILES,
+        help_text="A BibTeX (.bib), RIS (.ris) or MEDLINE (.nbib, .txt) file; repeat the part to send several files "
+                  f"as one import (at most {MAX_FILES}; BibTeX @string definitions and crossref parents apply across "
+                  "them, in the order sent). At most KB_MAX_UPLOAD_BYTES bytes (50 MB by default) together.")
+    format = serializers.ChoiceField(
+        choices=Format.choices, required=False, allow_blank=True,
+        help_text="How to read the files; by default (or empty) found from their content, then their names.")
     policy = serializers.ChoiceField(choices=Policy.choices, default=Policy.FILL,
                                      help_text="What to do with an entry that matches an existing study.")
     dry_run = serializers.BooleanField(default=False, help_text="Report what would happen; write no studies.")
 
     def validate_file(self, value):
-        limit = settings.KB_MAX_UPLOAD_BYTES
-        if value.size > limit:
-            raise serializers.ValidationError(f"The file is {value.size:,} bytes; the limit is {limit:,} bytes.")
+        limit, size = settings.KB_MAX_UPLOAD_BYTES, sum(f.size for f in value)
+        if size > limit:
+            what = "The file is" if len(value) == 1 else f"The {len(value)} files are together"
+            raise serializers.ValidationError(f"{what} {size:,} bytes; the limit is {limit:,} bytes.")
         return value
 
 
@@ -36,6 +46,13 @@ class CountsSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="The sum of the outcomes: every raw entry has exactly one.")
 
 
+class ImportFileSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="Order of reading, from 0.")
+    file_name = serializers.CharField()
+    size = serializers.IntegerField()
+    checksum = serializers.CharField(help_text="SHA-256.")
+
+
 class ImportJobSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     outcomes_url = serializers.SerializerMethodField()
@@ -43,11 +60,17 @@ class ImportJobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
     open_reviews = serializers.SerializerMethodField()
+    incomplete_drafts = serializers.SerializerMethodField(help_text=(
+        "Entries whose study (created, or merged into) is an incomplete draft: it has no title and cannot be "
+        "published until a curator gives it one (their outcomes' warnings say so; GET studies/?incomplete=true)."))
+    files = ImportFileSerializer(many=True, read_only=True,
+                                 help_text="The job's files in reading order (one for most jobs).")
 
     class Meta:
         model = ImportJob
-        fields = ["id", "url", "outcomes_url", "file_name", "size", "checksum", "uploaded_by", "policy", "dry_run",
-                  "status", "progress", "counts", "open_reviews", "encoding", "warnings", "error", "attempts",
+        fields = ["id", "url", "outcomes_url", "file_name", "files", "format", "size", "checksum", "uploaded_by",
+                  "policy", "dry_run", "status", "progress", "counts", "open_reviews", "incomplete_drafts",
+                  "encoding", "encoding_guessed", "warnings", "error", "attempts",
                   "created_at", "started_at", "finished_at", "undone_at"]
         read_only_fields = fields
 
@@ -74,6 +97,11 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return counts
 
     @extend_schema_field(serializers.IntegerField())
+    def get_incomplete_drafts(self, job):
+        value = getattr(job, "incomplete_drafts", None)
+        return value if value is not None else job.incomplete_outcomes().count()
+
+    @extend_schema_field(serializers.IntegerField())
     def get_open_reviews(self, job):
         value = getattr(job, "open_reviews", None)
         return value if value is not None else job.reviews.filter(status=ReviewStatus.OPEN).count()
@@ -90,17 +118,33 @@ class ImportOutcomeSerializer(serializers.ModelSerializer):
     changed_fields = serializers.ListField(child=serializers.CharField(), read_only=True)
     warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
     previous = serializers.DictField(read_only=True, help_text="Values before this import changed them.")
+    file = serializers.SerializerMethodField(help_text="The name of the entry's file (``line`` is in that file).")
 
     class Meta:
         model = ImportOutcome
-        fields = ["index", "key", "line", "entry_type", "outcome", "study", "rule", "score", "duplicate_of",
+        fields = ["index", "key", "file", "line", "entry_type", "outcome", "study", "rule", "score", "duplicate_of",
                   "changed_fields", "previous", "message", "warnings", "ambiguous_authors", "raw", "retries"]
         read_only_fields = fields
 
 
+    @extend_schema_field(serializers.CharField())
+    def get_file(self, outcome):
+        names = self.context.get("file_names")
+        if names is None:
+            names = file_names(outcome.job)
+        position = outcome.file_position or 0
+        return names[position] if position < len(names) else ""
+
+
+def file_names(job) -> list[str]:
+    """The names of a job's files by position (jobs from before ImportFile: their one file)."""
+    return [f.file_name for f in job.files.order_by("position")] or [job.file_name]
+
+
 class RetrySerializer(serializers.Serializer):
     text = serializers.CharField(max_length=1_000_000, trim_whitespace=False,
-                                 help_text="The corrected BibTeX text of this one entry.")
+                                 help_text="The corrected text of this one entry, in the job's format "
+                                           "(BibTeX, RIS or MEDLINE).")
 
 
 class EditedStudySerializer(serializers.Serializer):

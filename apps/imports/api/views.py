@@ -17,7 +17,7 @@ from apps.studies.models import Authorship
 
 from .. import services
 from ..models import ImportJob, Outcome, ReviewItem, ReviewStatus
-from .serializers import (ImportJobSerializer, ImportOutcomeSerializer, ImportUploadSerializer, ResolveSerializer,
+from .serializers import (ImportJobSerializer, file_names, ImportOutcomeSerializer, ImportUploadSerializer, ResolveSerializer,
                           RetrySerializer, ReviewItemSerializer, UndoConflictSerializer)
 
 OUTCOME_PAGE = inline_serializer("PaginatedImportOutcomeList", {
@@ -49,8 +49,9 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     permission_classes = [IsCurator]
     serializer_class = ImportJobSerializer
-    queryset = ImportJob.objects.select_related("uploaded_by").annotate(
-        open_reviews=Count("reviews", filter=Q(reviews__status=ReviewStatus.OPEN)))
+    queryset = ImportJob.objects.select_related("uploaded_by").prefetch_related("files").annotate(
+        open_reviews=Count("reviews", filter=Q(reviews__status=ReviewStatus.OPEN)),
+        incomplete_drafts=ImportJob.incomplete_count())
     filterset_fields = ["status", "dry_run"]
     ordering_fields = ["created_at", "finished_at"]
     ordering = ["-created_at", "-id"]
@@ -60,7 +61,8 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                    responses={202: ACCEPTED, 413: OpenApiResponse(OpenApiTypes.OBJECT,
                                                                   description="The file is larger than the limit.")})
     def create(self, request):
-        """Upload a .bib file: answers 202 with the job's URL; a worker imports it after commit."""
+        """Upload a BibTeX, RIS or MEDLINE file (or several as one import): answers 202 with the job's URL; a
+        worker imports it after commit."""
         limit = settings.KB_MAX_UPLOAD_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -72,13 +74,13 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return Response(too_big, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         upload = ImportUploadSerializer(data=request.data)
         if not upload.is_valid():
-            f = request.data.get("file") if hasattr(request.data, "get") else None
-            if getattr(f, "size", 0) > limit:
+            files = request.data.getlist("file") if hasattr(request.data, "getlist") else []
+            if sum(getattr(f, "size", 0) for f in files) > limit:
                 return Response(too_big, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
             raise ValidationError(upload.errors)
         data = upload.validated_data
-        job = services.create_job(request.user, data["file"], file_name=data["file"].name, policy=data["policy"],
-                                  dry_run=data["dry_run"])
+        job = services.create_job(request.user, data["file"], file_name=[f.name for f in data["file"]],
+                                  policy=data["policy"], dry_run=data["dry_run"], format=data.get("format") or None)
         url = self.get_serializer(job).data["url"]
         return Response({"id": job.pk, "url": url, "status": job.status,
                          "detail": "Queued: follow the job's URL for progress and the report."},
@@ -99,7 +101,8 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             qs = qs.filter(outcome__in=kinds)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(ImportOutcomeSerializer(page, many=True).data)
+        names = {"file_names": file_names(job)}
+        return paginator.get_paginated_response(ImportOutcomeSerializer(page, many=True, context=names).data)
 
     @extend_schema(request=RetrySerializer, responses={200: ImportOutcomeSerializer, 409: UndoConflictSerializer})
     @action(detail=True, methods=["post"], url_path=r"outcomes/(?P<index>[0-9]{1,9})/retry")

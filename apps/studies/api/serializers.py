@@ -91,11 +91,18 @@ class StudySerializer(serializers.ModelSerializer):
                                      max_length=200)
     summaries = serializers.SerializerMethodField()
     has_summary = serializers.SerializerMethodField()
+    title = serializers.CharField(help_text="Empty only on an incomplete draft (imported without a title; see `gaps`).")
+    display_title = serializers.CharField(read_only=True, help_text=(
+        "The title, or for a study without one \"[untitled] first author, venue volume:pages, year\"."))
+    incomplete = serializers.BooleanField(read_only=True, help_text=(
+        "The study lacks what a published study needs (`gaps`): it cannot be published until that is filled."))
+    gaps = serializers.ListField(child=serializers.CharField(), read_only=True, help_text=(
+        "The fields to fill before the study can be published, e.g. [\"title\"]; empty for a complete study."))
 
     class Meta:
         model = Study
         fields = [
-            "id", "title", "subtitle", "abstract", "language", "year", "month", "day", "type", "design",
+            "id", "title", "display_title", "incomplete", "gaps", "subtitle", "abstract", "language", "year", "month", "day", "type", "design",
             "venue", "venue_input", "volume", "issue", "pages", "publisher", "edition", "chapter", "doi", "pmid",
             "pmcid", "isbn", "url", "keywords", "topics", "authors", "status", "published_at", "retracted",
             "provenance", "source_key", "source_entry", "summaries", "has_summary", "created_at", "updated_at",

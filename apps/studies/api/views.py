@@ -95,14 +95,13 @@ class StudyViewSet(KBModelViewSet):
     def related(self, request, pk=None):
         """Studies similar to this one: shared words in title, keywords, topics and abstract, fused with the
         studies nearest in meaning when vectors exist (search/fusion.py). A plain list, not paginated."""
-        from search.backends import get_backend
-        from search.results import hydrate
+        from search.results import hydrate, related
 
         study = self.get_object()
         params = RelatedParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         size = params.validated_data["size"]
-        hits = get_backend().related(study.pk, include_drafts=is_curator(request.user), size=size)
+        hits = related(study.pk, include_drafts=is_curator(request.user), size=size)
         objects = hydrate("studies", hits, request.user)
         return Response(StudyListSerializer(objects, many=True, context=self.get_serializer_context()).data)
 

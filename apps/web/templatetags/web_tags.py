@@ -1,12 +1,19 @@
 from django import template
 from django.utils import formats
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext as _
 
 from .. import labels
 from ..highlight import safe_fragment
 from ..topics import topic_label as _topic_label
 
 register = template.Library()
+
+
+@register.filter
+def study_title(study):
+    """A study's title, or for an incomplete draft without one "[uten tittel] author, venue, year" in the
+    page's language (``Study.display_title``)."""
+    return study.title or study.untitled_title(_("[untitled]"))
 
 
 @register.filter

@@ -39,18 +39,46 @@ EDITED_REASONS = {"changed": gettext_lazy("changed since the import"), "topics":
                   "summaries": gettext_lazy("has summaries")}
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """One or more files (an ``<input type="file" multiple>``) -> a list of uploaded files."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        one = super().clean
+        if isinstance(data, (list, tuple)) and data:
+            return [one(d, initial) for d in data]
+        return [one(data, initial)]
+
+
+FORMATS = {"": gettext_lazy("Find out from the files"), "bibtex": "BibTeX", "ris": "RIS",
+           "medline": gettext_lazy("MEDLINE (PubMed .nbib)")}
+
+
+RECORD_LABELS = {"ris": gettext_lazy("The record in RIS"), "medline": gettext_lazy("The record in MEDLINE")}
+
+
 class UploadForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("BibTeX file (.bib)"))
+    file = MultipleFileField(label=gettext_lazy("BibTeX, RIS or MEDLINE files"))
+    format = forms.ChoiceField(label=gettext_lazy("Format"), required=False,
+                               choices=lambda: [(k, str(v)) for k, v in FORMATS.items()])
     policy = forms.ChoiceField(label=gettext_lazy("When an entry is already in kb"), widget=forms.RadioSelect,
                                choices=lambda: [(k, str(v)) for k, v in POLICIES.items()], initial=Policy.FILL)
     dry_run = forms.BooleanField(label=gettext_lazy("Trial run: write the report, change nothing"), required=False)
 
     def clean_file(self):
-        f = self.cleaned_data["file"]
-        if f.size > settings.KB_MAX_UPLOAD_BYTES:
-            raise ValidationError(_("The file is too large (at most %(mb)s MB).")
-                                  % {"mb": settings.KB_MAX_UPLOAD_BYTES // (1024 * 1024)})
-        return f
+        files = self.cleaned_data["file"]
+        if sum(f.size for f in files) > settings.KB_MAX_UPLOAD_BYTES:
+            raise ValidationError(_("The file is too large (at most %(mb)s MB).") if len(files) == 1 else
+                                  _("The files are too large together (at most %(mb)s MB)."),
+                                  params={"mb": settings.KB_MAX_UPLOAD_BYTES // (1024 * 1024)})
+        return files
 
 
 class RetryForm(forms.Form):
@@ -122,8 +150,8 @@ def imports(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            job = services.create_job(request.user, data["file"], file_name=data["file"].name,
-                                      policy=data["policy"], dry_run=data["dry_run"])
+            job = services.create_job(request.user, data["file"], file_name=[f.name for f in data["file"]],
+                                      policy=data["policy"], dry_run=data["dry_run"], format=data["format"] or None)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -140,19 +168,24 @@ def imports(request):
 def import_job(request, pk):
     job = get_object_or_404(ImportJob.objects.select_related("uploaded_by"), pk=pk)
     chosen = request.GET.get("outcome", "")
-    outcomes = job.outcomes.select_related("study").order_by("index")
+    outcomes = job.outcomes.select_related("study", "study__venue").order_by("index")
     if chosen in Outcome.values:
         outcomes = outcomes.filter(outcome=chosen)
+    elif chosen == "incomplete":  # the incomplete drafts (no title) the import created or merged into
+        outcomes = job.incomplete_outcomes().select_related("study", "study__venue").order_by("index")
     paginator = Paginator(outcomes, 50)
     report = paginator.get_page(request.GET.get("page"))
+    names = [f.file_name for f in job.files.order_by("position")]
     for o in report:
         o.label = str(OUTCOMES.get(o.outcome, o.outcome))
         o.detail = _detail(o, job)
+        o.file_name = names[o.file_position] if len(names) > 1 and o.file_position < len(names) else ""
     return page(request, "web/curator/import_job.html", {
         **_job_row(job), "report": report, "chosen": chosen,
         "running": job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
         "api_url": reverse("v1:import-job-detail", args=[job.pk]),
         "open_reviews": job.reviews.filter(status=ReviewStatus.OPEN).count(),
+        "incomplete": job.incomplete_outcomes().count(),
         "policy": str(POLICIES.get(job.policy, job.policy)),
         "can_undo": _can_undo(job),
         "can_retry": not job.dry_run and job.status in (JobStatus.DONE, JobStatus.FAILED),
@@ -245,6 +278,10 @@ def import_entry(request, pk, index):
     job = get_object_or_404(ImportJob, pk=pk)
     outcome = get_object_or_404(job.outcomes.select_related("study"), index=index)
     form = RetryForm(request.POST or None, initial={"text": outcome.raw})
+    if job.format != "bibtex":  # a RIS or MEDLINE job: the record in that format
+        form.fields["text"].label = RECORD_LABELS[job.format]
+        form.fields["text"].help_text = _("Correct the record and import it again with the job's options. "
+                                          "Exactly one record.")
     status = 200
     if request.method == "POST":
         if not _can_retry(job, outcome):
@@ -254,7 +291,8 @@ def import_entry(request, pk, index):
             try:
                 outcome = services.retry_outcome(request.user, outcome, form.cleaned_data["text"])
             except ValidationError:
-                form.add_error("text", _("Write exactly one complete BibTeX entry, starting with @."))
+                form.add_error("text", _("Write exactly one complete BibTeX entry, starting with @.")
+                               if job.format == "bibtex" else _("Write exactly one complete record."))
                 status = 400
             except services.ImportRefused as exc:
                 messages.error(request, exc.message)

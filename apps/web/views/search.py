@@ -8,10 +8,9 @@ from django.utils.translation import get_language, gettext as _
 
 from apps.common.roles import is_curator
 from apps.researchers.models import Institution, Researcher
-from search.backends import get_backend
 from search.backends.base import MAX_WINDOW, SearchUnavailable
 from search.params import SearchParamsSerializer, build_request
-from search.results import hydrate, label_facets
+from search.results import hydrate, label_facets, search as search_results
 
 from .. import features, labels
 from ..topics import all_topics, children_map, topic_label
@@ -36,7 +35,7 @@ def search(request):
     data = params.validated_data
     search_request = build_request(data, request.user)
     try:
-        result = get_backend().search(search_request)
+        result = search_results(search_request)
     except SearchUnavailable:
         context["errors"] = [_("Search is not available right now. Please try again in a minute.")]
         return render_page(request, "web/search.html", context, nav="search", status=503)

@@ -5,9 +5,8 @@ from django.utils.translation import get_language
 from apps.common.roles import is_curator
 from apps.studies.models import Authorship, Study
 from apps.summaries.models import Summary
-from search.backends import get_backend
 from search.backends.base import SearchUnavailable
-from search.results import hydrate
+from search.results import hydrate, related as related_studies
 
 from .. import features
 from ..citation import study_bibtex
@@ -28,7 +27,7 @@ def study(request, pk):
     summaries = sorted(Summary.objects.visible_to(request.user).filter(studies=obj).distinct(),
                        key=lambda s: (s.language != language, AUDIENCE_ORDER.get(s.audience, 9), s.pk))
     try:
-        hits = get_backend().related(obj.pk, include_drafts=curator, size=RELATED)
+        hits = related_studies(obj.pk, include_drafts=curator, size=RELATED)
         related = hydrate("studies", hits, request.user)
     except SearchUnavailable:
         related = None

@@ -3,12 +3,13 @@ from django.core.management.base import BaseCommand, CommandError
 from search.backends import get_backend
 from search.backends.base import KINDS
 from search.models import PendingIndex
-from search.sync import VECTORS, drain, retry_now
+from search.sync import VECTORS, announce_index_change, drain, retry_now
 
 
 class Command(BaseCommand):
-    help = ("Manage the search index: --rebuild (new index, atomic alias swap), --reconcile (repair drift), "
-            "--drain (index pending changes now), --status.")
+    help = ("Manage the search index: --rebuild (new index, merged into one segment, atomic alias swap), "
+            "--reconcile (repair drift), --drain (index pending changes now), --merge (merge the live "
+            "Elasticsearch index into one segment: at a quiet hour), --status.")
 
     def add_arguments(self, parser):
         group = parser.add_mutually_exclusive_group(required=True)
@@ -16,22 +17,34 @@ class Command(BaseCommand):
         group.add_argument("--reconcile", action="store_true")
         group.add_argument("--drain", action="store_true")
         group.add_argument("--status", action="store_true")
+        group.add_argument("--merge", action="store_true")
+        parser.add_argument("--no-merge", action="store_true",
+                            help="--rebuild: leave the new index's segments as they are (ELASTICSEARCH_MERGE_ON_REBUILD=0)")
         parser.add_argument("--kind", choices=KINDS, action="append", help="Only this kind (repeatable).")
         parser.add_argument("--quiet", action="store_true")
 
-    def handle(self, rebuild, reconcile, drain: bool, status, kind, quiet, **options):
+    def handle(self, rebuild, reconcile, drain: bool, status, merge, no_merge, kind, quiet, **options):
         backend = get_backend()
         kinds = tuple(kind or KINDS)
         say = (lambda *a: None) if quiet else self.stdout.write
+        if merge and not hasattr(backend, "merge"):
+            raise CommandError(f"{backend.name}: nothing to merge (the database backend has no segments)")
         try:
             if rebuild:
-                result = backend.rebuild(kinds, progress=None if quiet else self._progress)
+                result = backend.rebuild(kinds, progress=None if quiet else self._progress,
+                                         merge=False if no_merge else None)
                 retry_now()  # changes made while the new index filled: the outbox catches up at once
+                announce_index_change(backend)
                 say(self.style.SUCCESS(f"{backend.name}: rebuilt {result}"))
             elif reconcile:
                 retry_now()
                 say(f"drained: {_drain()}")
-                say(self.style.SUCCESS(f"{backend.name}: reconciled {backend.reconcile(kinds)}"))
+                result = backend.reconcile(kinds)
+                announce_index_change(backend)
+                say(self.style.SUCCESS(f"{backend.name}: reconciled {result}"))
+            elif merge:
+                for k in kinds:
+                    say(self.style.SUCCESS(f"{backend.name}: {k} merged into one segment in {backend.merge(kind=k)} s"))
             elif drain:
                 retry_now()
                 say(self.style.SUCCESS(f"{backend.name}: {_drain()}"))

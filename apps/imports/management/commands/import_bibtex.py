@@ -1,7 +1,10 @@
-"""``manage.py import_bibtex FILE [--dry-run] [--policy skip|fill|overwrite] [--user NAME]``
+"""``manage.py import_bibtex FILE [FILE ...] [--format bibtex|ris|medline] [--dry-run] [--policy ...] [--user NAME]``
 
 Creates an import job exactly as the API does and runs it here, synchronously, with a progress bar
-and a summary table at the end. ``--resume JOB_ID`` finishes an interrupted job.
+and a summary table at the end. Several files are one import, read in the order given (BibTeX
+``@string`` definitions and crossref parents apply across them). The format is found from the files'
+content and names unless ``--format`` names it. ``--resume JOB_ID`` finishes an interrupted job.
+``import_references`` is the same command under a name that does not say BibTeX.
 """
 import sys
 import time
@@ -10,14 +13,19 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.imports import services
-from apps.imports.models import ImportJob, JobStatus, Outcome, Policy
+from django.core.exceptions import ValidationError
+
+from apps.imports.models import Format, ImportJob, JobStatus, Outcome, Policy
 
 
 class Command(BaseCommand):
-    help = "Import a BibTeX file (the same code path as POST /api/v1/imports/), with a progress bar and a summary."
+    help = ("Import a BibTeX, RIS or MEDLINE file, or several as one import (the same code path as "
+            "POST /api/v1/imports/), with a progress bar and a summary.")
 
     def add_arguments(self, parser):
-        parser.add_argument("file", nargs="?", help="The .bib file to import.")
+        parser.add_argument("file", nargs="*", help="The file(s) to import, in reading order.")
+        parser.add_argument("--format", choices=Format.values,
+                            help="How to read the files (default: found from their content and names).")
         parser.add_argument("--dry-run", action="store_true", help="Report what would happen; write no studies.")
         parser.add_argument("--policy", choices=Policy.values, default=Policy.FILL,
                             help="For entries that match an existing study (default: fill empty fields only).")
@@ -38,15 +46,23 @@ class Command(BaseCommand):
                 raise CommandError(f"No import job {opts['resume']}.")
         else:
             if not opts["file"]:
-                raise CommandError("Name a .bib file (or --resume JOB_ID).")
+                raise CommandError("Name a file to import (or --resume JOB_ID).")
+            handles = []
             try:
-                with open(opts["file"], "rb") as f:
-                    job = services.create_job(user, f, policy=opts["policy"], dry_run=opts["dry_run"],
-                                              enqueue=False)
-            except OSError as exc:
-                raise CommandError(f"Cannot read {opts['file']}: {exc.strerror or exc}")
+                for path in opts["file"]:
+                    try:
+                        handles.append(open(path, "rb"))
+                    except OSError as exc:
+                        raise CommandError(f"Cannot read {path}: {exc.strerror or exc}")
+                job = services.create_job(user, handles, policy=opts["policy"], dry_run=opts["dry_run"],
+                                          format=opts["format"], enqueue=False)
+            except ValidationError as exc:
+                raise CommandError(" ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()))
+            finally:
+                for f in handles:
+                    f.close()
         self.stdout.write(f"Import job {job.pk}: {job.file_name} ({job.size:,} bytes, sha256 {job.checksum[:12]}…), "
-                          f"policy {job.policy}{', dry run' if job.dry_run else ''}")
+                          f"{job.get_format_display()}, policy {job.policy}{', dry run' if job.dry_run else ''}")
         started = time.perf_counter()
         job = services.run_job(job.pk, chunk_size=opts["chunk"], progress=self._progress(started))
         if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
@@ -95,12 +111,14 @@ class Command(BaseCommand):
         self.stdout.write(f"{'raw entries in the file'.ljust(width)}  {total:>8,}")
         rate = total / seconds if seconds else 0
         self.stdout.write(f"\nStatus: {job.status}; {total:,} entries in {seconds:.1f} s ({rate:,.0f}/s); "
-                          f"encoding {job.encoding or '?'}.")
+                          f"encoding {job.encoding or '?'}{' (guessed)' if job.encoding_guessed else ''}.")
         for w in (job.warnings or [])[:10]:
             self.stdout.write(f"  file warning: {w}")
         failed = job.outcomes.filter(outcome=Outcome.FAILED).order_by("index")[:failures]
+        names = [f.file_name for f in job.files.order_by("position")]
         for o in failed:
-            self.stdout.write(f"  failed #{o.index} (line {o.line}, key {o.key or '-'}): {o.message}")
+            where = f"{names[o.file_position]}, " if len(names) > 1 and o.file_position < len(names) else ""
+            self.stdout.write(f"  failed #{o.index} ({where}line {o.line}, key {o.key or '-'}): {o.message}")
         reviews = counts.get(Outcome.REVIEW, 0)
         if reviews and not job.dry_run:
             self.stdout.write(f"  {reviews} uncertain match(es) wait in the review queue (admin or "
