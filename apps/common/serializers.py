@@ -98,11 +98,14 @@ class PrimaryKeyRelatedField(NullIsNoneMixin, drf.PrimaryKeyRelatedField):
 
 
 class SlugRelatedField(NullIsNoneMixin, drf.SlugRelatedField):
-    """A slug is a string (DRF also looks up 0 as "0")."""
+    """A slug is a string (DRF also looks up 0 as "0"); one with a NUL character names nothing (PostgreSQL
+    cannot even compare it: the lookup would be a 500)."""
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        if "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\0"))
         return super().to_internal_value(data)
 
 
