@@ -385,8 +385,8 @@ def main():
     for (path, call, i), values in sorted(tooks.items(), key=lambda kv: (paths.index(kv[0][0]), kv[0][1:])):
         print(f"| {labels[path]} | {call + 1}.{i + 1} | {pp(values)} |")
     print("(hybrid: the lexical side runs in a thread while the query is embedded and the kNN runs: _msearch 1 = "
-          "1.1 lexical window + 1.2 counting (the lexical path's request, request-cached), then the highlights of "
-          "the word matches ranked around the page (the lexical side column holds all of it); _msearch 2 = the "
+          "1.1 lexical window + 1.2 counting (the lexical path's request, request-cached); then the highlights of "
+          "the word matches ranked around the page are fetched while the results are fused; _msearch 2 = the "
           "kNN of the 200 nearest, with the counts of those that match no word; highlights of page hits not "
           "fetched ahead come after fusion (the highlight column). lexical: 1.1 page with highlights, 1.2 counting)")
     sys.stdout.flush()

@@ -340,8 +340,9 @@ class ElasticsearchBackend(SearchBackend):
         if facet_filters:
             lexical = lexical.post_filter(Q("bool", filter=list(facet_filters.values())))
         counting = self._counting_search(index, text, always, facet_filters, aggs=request.facets)
-        # the page's word matches are most likely among the first ones: their highlights are fetched
-        # while the kNN runs (the rest, if any, after fusion)
+        # the page's word matches are most likely ranked around the page by the words too: their
+        # highlights are fetched as soon as the window is there, while the results are fused (the rest,
+        # if any, after fusion)
         ahead = (slice(max(0, offset - HIGHLIGHT_AHEAD), offset + request.page_size + HIGHLIGHT_AHEAD)
                  if request.highlight else slice(0))
         words_running = _pool().submit(self._words, index, text, [lexical, counting], ahead)
@@ -367,13 +368,14 @@ class ElasticsearchBackend(SearchBackend):
         try:
             [nearest_response] = self._execute([near.source(False)])
         finally:
-            lex, counted, highlights = words_running.result()
+            lex, counted, highlighting_ahead = words_running.result()
         words = [(int(h["_id"]), h.get("_score") or 0.0) for h in lex["hits"]["hits"]]
         matched = {int(h["_id"]): h.get("matched_queries", []) for h in lex["hits"]["hits"]}
         nearest = [(int(h["_id"]), h["_score"]) for h in nearest_response["hits"]["hits"]]
         fused = fusion.hybrid(words, nearest, vector, vectors.arrays_for, fusion.lexical_weight(request.query))
         page = fused[offset:offset + request.page_size]
         hits = [Hit(id=f.id, score=round(f.score, 6), why=_why(f, matched.get(f.id))) for f in page]
+        highlights = highlighting_ahead.result() if highlighting_ahead is not None else {}
         if request.highlight and hits:
             self._highlight_page(index, text, hits, highlights)
         total, facets = _counts(counted)
@@ -387,10 +389,11 @@ class ElasticsearchBackend(SearchBackend):
 
     def _words(self, index, text, searches, ahead):
         """A hybrid search's lexical side (run beside the query's embedding and the kNN): the lexical
-        window and the counts, then the highlights of the word matches ranked ``ahead`` (a slice)."""
+        window and the counts; the highlights of the word matches ranked ``ahead`` (a slice) are then
+        fetched while the caller fuses (a future, or None)."""
         lex, counted = self._execute(searches)
         likely = [int(h["_id"]) for h in lex["hits"]["hits"][ahead]]
-        return lex, counted, self._highlights(index, text, likely)
+        return lex, counted, _pool().submit(self._highlights, index, text, likely) if likely else None
 
     def _highlights(self, index, text, ids):
         """{id: highlights} of these studies for the words (``text``)."""
