@@ -367,12 +367,20 @@ class ElasticsearchBackend(SearchBackend):
                 only.bucket(name, "terms", field=FACET_FIELDS[name], size=FACET_SIZE)
         try:
             [nearest_response] = self._execute([near.source(False)])
+            nearest = [(int(h["_id"]), h["_score"]) for h in nearest_response["hits"]["hits"]]
+            # feedback rescores the window and the nearest by their vectors: those of the nearest are read
+            # while the lexical side may still run
+            held = vectors.arrays_for([i for i, _ in nearest]) if fusion.FEEDBACK_WEIGHT else {}
         finally:
             lex, counted, highlighting_ahead = words_running.result()
         words = [(int(h["_id"]), h.get("_score") or 0.0) for h in lex["hits"]["hits"]]
         matched = {int(h["_id"]): h.get("matched_queries", []) for h in lex["hits"]["hits"]}
-        nearest = [(int(h["_id"]), h["_score"]) for h in nearest_response["hits"]["hits"]]
-        fused = fusion.hybrid(words, nearest, vector, vectors.arrays_for, fusion.lexical_weight(request.query))
+
+        def vectors_of(ids):
+            missing = [i for i in ids if i not in held]
+            return {**held, **vectors.arrays_for(missing)} if missing else held
+
+        fused = fusion.hybrid(words, nearest, vector, vectors_of, fusion.lexical_weight(request.query))
         page = fused[offset:offset + request.page_size]
         hits = [Hit(id=f.id, score=round(f.score, 6), why=_why(f, matched.get(f.id))) for f in page]
         highlights = highlighting_ahead.result() if highlighting_ahead is not None else {}
