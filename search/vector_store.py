@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
+from django.db import connections, router
 from django.db.models import Max
 
 VECTORS = "vectors"  # the outbox kind of embedding work (not an index kind)
@@ -67,8 +68,17 @@ def arrays_for(ids) -> dict:
     model = current_model() if ids else None
     if model is None:
         return {}
-    rows = StudyVector.objects.filter(model=model, study_id__in=ids).values_list("study_id", "vector")
-    return {study_id: from_bytes(data) for study_id, data in rows}
+    using = router.db_for_read(StudyVector)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        rows = StudyVector.objects.using(using).filter(model=model, study_id__in=ids).values_list("study_id", "vector")
+        return {study_id: from_bytes(data) for study_id, data in rows}
+    # One array parameter instead of an IN list of hundreds (a hybrid search reads ~350 vectors on its
+    # critical path): 6.5 ms instead of 13 ms through the ORM at 150 ids (100k studies).
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT study_id, vector FROM {StudyVector._meta.db_table} "
+                       "WHERE model = %s AND study_id = ANY(%s)", [model, [int(i) for i in ids]])
+        return {study_id: from_bytes(data) for study_id, data in cursor.fetchall()}
 
 
 _matrix_lock = threading.Lock()
