@@ -411,7 +411,6 @@ class BibtexStream:
     def __iter__(self) -> Iterator[list]:
         f, opened = _open_source(self.source)
         spool = None
-        gc_paused = False
         try:
             if self.resolve_crossrefs:
                 seekable = False
@@ -439,47 +438,35 @@ class BibtexStream:
             builder.strings = dict(strings)
             builder.warnings = self.warnings
             resolver = Resolver(lambda k: parents.get(k.lower())) if self.resolve_crossrefs else None
-            chunk: list[Entry] = []
-            nblocks = 0
-            checked_encoding = False
-            collector.pause()
-            gc_paused = True
-            for b, buf in self._blocks(f):
-                nblocks += 1
-                if not checked_encoding:  # the encoding is known from the first block on
-                    checked_encoding = True
-                    if self.encoding_guessed:
-                        builder.check_encoding = ambiguity_checker(self.encoding)
-                if b.kind != "entry":
-                    if b.kind == "string":
-                        # already known from the pre-pass; warnings only once
-                        if not prepass:
-                            builder.add_string(b)
-                    else:
-                        builder.note_block(b)
-                        self.comments = builder.comments
-                    continue
-                w = list(b.warnings)
-                chunk.append(builder.build(b, buf[b.start:b.end], None, w, resolver))
-                self.entries_read += 1
-                if len(chunk) >= self.chunk_entries:
-                    collector.resume()  # never keep the caller's GC off while it holds the chunk
-                    gc_paused = False
-                    yield chunk
-                    collector.pause()
-                    gc_paused = True
-                    chunk = []
-            collector.resume()
-            gc_paused = False
-            if chunk:
-                yield chunk
+            blocks_seen = [0]
+
+            def entries():
+                checked_encoding = False
+                for b, buf in self._blocks(f):
+                    blocks_seen[0] += 1
+                    if not checked_encoding:  # the encoding is known from the first block on
+                        checked_encoding = True
+                        if self.encoding_guessed:
+                            builder.check_encoding = ambiguity_checker(self.encoding)
+                    if b.kind != "entry":
+                        if b.kind == "string":
+                            # already known from the pre-pass; warnings only once
+                            if not prepass:
+                                builder.add_string(b)
+                        else:
+                            builder.note_block(b)
+                            self.comments = builder.comments
+                        continue
+                    self.entries_read += 1
+                    yield builder.build(b, buf[b.start:b.end], None, list(b.warnings), resolver)
+
+            yield from collector.chunks(entries(), self.chunk_entries)
+            nblocks = blocks_seen[0]
             self.preamble = builder.preamble
             self.comments = builder.comments
             if self.entries_read == 0:
                 self.warnings.append("no BibTeX entries found" + ("" if nblocks else ": is this a BibTeX file?"))
         finally:
-            if gc_paused:
-                collector.resume()
             if spool is not None:
                 spool.close()
             if opened:

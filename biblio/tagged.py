@@ -277,32 +277,20 @@ class TaggedStream:
     def __iter__(self) -> Iterator[list[Entry]]:
         f, opened = open_source(self.source)
         reader = LineReader()
-        gc_paused = False
-        try:
-            chunk: list[Entry] = []
-            collector.pause()  # many small acyclic objects, as in the BibTeX reader
-            gc_paused = True
+
+        def entries():  # many small acyclic objects, as in the BibTeX reader: built with the GC paused
             for record in self.records(reader.lines(f)):
-                chunk.append(self.build(self.entries_read, record))
+                entry = self.build(self.entries_read, record)
                 self.entries_read += 1
-                if len(chunk) >= self.chunk_entries:
-                    collector.resume()  # never keep the caller's GC off while it holds the chunk
-                    gc_paused = False
-                    yield chunk
-                    collector.pause()
-                    gc_paused = True
-                    chunk = []
-            collector.resume()
-            gc_paused = False
-            if chunk:
-                yield chunk
+                yield entry
+
+        try:
+            yield from collector.chunks(entries(), self.chunk_entries)
             self.encoding, self.encoding_guessed = reader.encoding, reader.encoding_guessed
             self.warnings[:0] = reader.warnings
             if self.entries_read == 0:
                 self.warnings.append(self.no_records)
         finally:
-            if gc_paused:
-                collector.resume()
             if opened:
                 f.close()
 

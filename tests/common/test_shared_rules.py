@@ -46,6 +46,28 @@ def test_two_threads_pausing_the_collector_keep_it_off_until_both_are_done():
     assert gc.isenabled()
 
 
+def test_reader_chunks_are_built_with_the_collector_off_and_handed_over_with_it_on():
+    """Both readers (BibTeX, RIS/MEDLINE) chunk their entries through collector.chunks."""
+    during = []
+
+    def items():
+        for i in range(5):
+            during.append(gc.isenabled())
+            yield i
+
+    held = []
+    for chunk in collector.chunks(items(), 2):
+        held.append((chunk, gc.isenabled()))
+    assert held == [([0, 1], True), ([2, 3], True), ([4], True)]
+    assert during == [False] * 5
+    assert gc.isenabled()
+
+    stream = collector.chunks(items(), 2)
+    next(stream)
+    stream.close()  # a caller that stops early (an error, a cancelled job) leaves the collector on
+    assert gc.isenabled()
+
+
 def _alive(name):
     return [t for t in threading.enumerate() if t.name == name and t.is_alive()]
 
