@@ -17,6 +17,8 @@ numbers and carries its file's position in ``Entry.source``. BibTeX files are re
 from __future__ import annotations
 
 import bisect
+import codecs
+import itertools
 import re
 
 from .encoding import Utf8Watch, sniff, stream_decoding
@@ -58,21 +60,43 @@ def detect_format(head: bytes, name: str = "") -> str | None:
     return None
 
 
-def estimate_records(fmt: str, f) -> int | None:
-    """A fast count of the records of a RIS or MEDLINE file (``ER`` / ``PMID`` lines), or None for others."""
-    rx = _RECORD_END.get(fmt)
-    if rx is None:
-        return None
+_ENTRY_START = re.compile(r"^[ \t]*@[ \t]*(?!(?:string|preamble|comment)\b)[A-Za-z]", re.M | re.I)
+_ENTRY_START_BYTES = re.compile(_ENTRY_START.pattern.encode(), re.M | re.I)
+
+
+def estimate(fmt: str, f) -> int:
+    """A fast count of a stored file's entries (BibTeX: the lines that start one) or records (RIS, MEDLINE:
+    their ``ER`` / ``PMID`` lines), for progress; the reader's count is exact. ``f`` is left where it was."""
     start = f.tell()
-    count, carry = 0, b""
-    for block in iter(lambda: f.read(1 << 20), b""):
-        data = carry + block
-        cut = data.rfind(b"\n") + 1
-        count += len(rx.findall(data, 0, cut))
-        carry = data[cut:]
-    count += len(rx.findall(carry))
+    rx = _RECORD_END.get(fmt)
+    if rx is not None:
+        count = count_line_matches(iter(lambda: f.read(1 << 20), b""), rx)
+    else:
+        head = f.read(8192)
+        f.seek(start)
+        encoding, bom, _ = sniff(head)
+        if encoding and encoding.startswith(("utf-16", "utf-32")):
+            decoder = codecs.getincrementaldecoder(encoding)("replace")
+            f.read(bom)
+            text = itertools.chain((decoder.decode(block) for block in iter(lambda: f.read(1 << 20), b"")),
+                                   [decoder.decode(b"", final=True)])
+            count = count_line_matches(text, _ENTRY_START)
+        else:
+            count = count_line_matches(iter(lambda: f.read(1 << 20), b""), _ENTRY_START_BYTES)
     f.seek(start)
     return count
+
+
+def count_line_matches(blocks, rx) -> int:
+    """The matches of ``rx`` (a line-anchored pattern) in a file read in ``blocks`` (all bytes or all str),
+    each line searched in one piece."""
+    count, carry = 0, None
+    for block in blocks:
+        data = block if carry is None else carry + block
+        cut = data.rfind(b"\n" if isinstance(data, bytes) else "\n") + 1
+        count += len(rx.findall(data, 0, cut))
+        carry = data[cut:]
+    return count + (len(rx.findall(carry)) if carry else 0)
 
 
 def single_stream(fmt: str, source, chunk_entries: int = 1000):
@@ -251,5 +275,5 @@ def read_references(data: bytes | str, fmt: str):
     return {"ris": read_ris, "medline": read_medline}.get(fmt, read_bibtex)(data)
 
 
-__all__ = ["FORMATS", "LABELS", "detect_format", "estimate_records", "open_stream", "read_references",
+__all__ = ["FORMATS", "LABELS", "detect_format", "estimate", "open_stream", "read_references",
            "ChainedStream", "JoinedBibtexStream"]

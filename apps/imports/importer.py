@@ -11,9 +11,7 @@ second thread while the next chunk is decided (:mod:`apps.imports.pipeline`).
 """
 from __future__ import annotations
 
-import codecs
 import logging
-import re
 from collections import Counter
 from contextlib import ExitStack, contextmanager
 
@@ -25,8 +23,7 @@ from apps.audit import context as audit_context
 from apps.common import collector
 from apps.common.readahead import ReadAhead
 from biblio import read_bibtex
-from biblio.encoding import sniff
-from biblio.formats import estimate_records, open_stream
+from biblio.formats import estimate, open_stream
 from search.sync import batched
 
 from . import pipeline, reader_process
@@ -38,44 +35,6 @@ from .write import Writer, tune_transaction
 log = logging.getLogger(__name__)
 
 CHUNK = 1000
-
-_ENTRY_START = re.compile(rb"^[ \t]*@[ \t]*(?!(?:string|preamble|comment)\b)[A-Za-z]", re.M | re.I)
-_ENTRY_START_TEXT = re.compile(r"^[ \t]*@[ \t]*(?!(?:string|preamble|comment)\b)[A-Za-z]", re.M | re.I)
-
-
-def estimate_entries(f) -> int:
-    """A fast count of the lines that start an entry (for progress; the reader's count is exact)."""
-    start = f.tell()
-    head = f.read(8192)
-    f.seek(start)
-    encoding, bom, _ = sniff(head)
-    count = 0
-    if encoding and encoding.startswith(("utf-16", "utf-32")):
-        decoder = codecs.getincrementaldecoder(encoding)("replace")
-        f.read(bom)
-        carry = ""
-        for block in iter(lambda: f.read(1 << 20), b""):
-            text = carry + decoder.decode(block)
-            cut = text.rfind("\n") + 1
-            count += len(_ENTRY_START_TEXT.findall(text, 0, cut))
-            carry = text[cut:]
-        count += len(_ENTRY_START_TEXT.findall(carry + decoder.decode(b"", final=True)))
-    else:
-        carry = b""
-        for block in iter(lambda: f.read(1 << 20), b""):
-            data = carry + block
-            cut = data.rfind(b"\n") + 1
-            count += len(_ENTRY_START.findall(data, 0, cut))
-            carry = data[cut:]
-        count += len(_ENTRY_START.findall(carry))
-    f.seek(start)
-    return count
-
-
-def estimate(fmt: str, f) -> int:
-    """A fast count of a stored file's entries or records (for progress)."""
-    count = estimate_records(fmt, f)
-    return estimate_entries(f) if count is None else count
 
 
 def job_files(job) -> list[tuple[str, object]]:
