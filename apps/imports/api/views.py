@@ -6,11 +6,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
 from apps.common.pagination import PAGE_PARAMETERS
-from apps.common.parsers import JSONParser
+from apps.common.parsers import JSONParser, MultiPartParser
 from apps.common.permissions import IsCurator
 from apps.common.schema import comma_separated_schema
 from apps.studies.models import Authorship
