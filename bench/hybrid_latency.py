@@ -254,6 +254,9 @@ def main():
             get(params, "hybrid")
             get(params, "lexical")
         embedder.query("warm up")
+        from apps.common import collector
+
+        collector.settle()  # as a web process does once started (kb/wsgi.py): start-up objects frozen
 
         parts = Parts()
         parts.wrap(backend, "search", "search")

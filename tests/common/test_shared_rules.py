@@ -68,6 +68,29 @@ def test_reader_chunks_are_built_with_the_collector_off_and_handed_over_with_it_
     assert gc.isenabled()
 
 
+def test_a_web_process_settles_after_start_up_and_a_long_job_keeps_it_settled():
+    """The collector's full passes stop scanning start-up objects (kb/wsgi.py), also after an import."""
+    import importlib
+    import sys
+
+    threshold = gc.get_threshold()
+    try:
+        gc.unfreeze()
+        assert gc.get_freeze_count() == 0
+        sys.modules.pop("kb.wsgi", None)
+        wsgi = importlib.import_module("kb.wsgi")
+        assert callable(wsgi.application)
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000
+        with collector.tuned():  # an import job in the same process: freezes more, and unfreezes at its end
+            assert gc.get_threshold()[0] >= 50_000
+        assert gc.get_threshold() == threshold
+        assert gc.get_freeze_count() >= frozen * 0.9
+    finally:
+        collector._settled = False
+        gc.unfreeze()
+
+
 def _alive(name):
     return [t for t in threading.enumerate() if t.name == name and t.is_alive()]
 
