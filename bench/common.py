@@ -263,6 +263,7 @@ def copy_studies(n, seed=42, batch=50_000, family=None, progress=True):
             made += size
             if progress:
                 print(f"  copied {made}/{n} studies", file=sys.stderr, flush=True)
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")  # each index sorted in memory
         for _, definition in indexes:
             cursor.execute(definition)
         for table, column in ((tables[0], "id"), (tables[1], "id")):
