@@ -184,6 +184,15 @@ def _secondary_indexes(cursor, tables):
 
 
 def copy_studies(n, seed=42, batch=50_000, family=None, progress=True):
+    """See :func:`_copy_studies`; with the search sync paused (saving the topics would otherwise mark
+    every study of a topic for indexing, and drain that outbox one batch at a time)."""
+    from search import sync
+
+    with sync.paused():
+        return _copy_studies(n, seed, batch, family, progress)
+
+
+def _copy_studies(n, seed, batch, family, progress):
     """``n`` more synthetic published studies like :func:`make_studies` (same words, languages, years,
     types, designs, 1-4 authors, 1-3 topics), plus a DOI, a venue, volume and pages each, written with
     PostgreSQL's ``COPY`` in batches of ``batch`` with the tables' secondary indexes dropped before and
