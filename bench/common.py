@@ -161,3 +161,123 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
+
+
+def _plain_fields(model, **values):
+    """The columns of ``model`` and one row of database values for a new instance (defaults, derived
+    keys, timestamps), the template every copied row starts from."""
+    from django.db import connection
+
+    obj = model(**values)
+    fields = model._meta.concrete_fields
+    return ([f.column for f in fields],
+            {f.column: f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields})
+
+
+def _secondary_indexes(cursor, tables):
+    """(name, definition) of the indexes of ``tables`` that back no constraint (those can be dropped
+    and built again after a bulk load)."""
+    cursor.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+                   "AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                   "WHERE c.conname = i.indexname)", [list(tables)])
+    return cursor.fetchall()
+
+
+def copy_studies(n, seed=42, batch=50_000, family=None, progress=True):
+    """See :func:`_copy_studies`; with the search sync paused (saving the topics would otherwise mark
+    every study of a topic for indexing, and drain that outbox one batch at a time)."""
+    from search import sync
+
+    with sync.paused():
+        return _copy_studies(n, seed, batch, family, progress)
+
+
+def _copy_studies(n, seed, batch, family, progress):
+    """``n`` more synthetic published studies like :func:`make_studies` (same words, languages, years,
+    types, designs, 1-4 authors, 1-3 topics), plus a DOI, a venue, volume and pages each, written with
+    PostgreSQL's ``COPY`` in batches of ``batch`` with the tables' secondary indexes dropped before and
+    built again after (about 20x faster than ``bulk_create``: 1M studies in minutes). ``family(rng)``
+    gives a first author's family name (default: one of FAMILY). No signals, no search outbox rows."""
+    import json
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from apps.studies.keys import family_key, title_key
+    from apps.studies.models import Authorship, Study, Venue
+    from apps.topics.loader import load_topics
+    from apps.topics.models import Topic
+
+    if n <= 0:
+        return 0
+    rng = random.Random(seed + Study.objects.count())
+    load_topics(Topic)
+    topic_ids = list(Topic.objects.values_list("id", flat=True))
+    venue_ids = [Venue.objects.get_or_create(name=f"Nordic Journal of Growth {i}")[0].pk for i in range(12)]
+    through = Study.topics.through
+    types = ["article"] * 6 + ["report", "thesis", "book_chapter", "conference_paper"]
+    designs = ["rct", "cohort", "qualitative", "cross_sectional", "systematic_review", "case_control",
+               "mixed_methods", "other"]
+    now = timezone.now()
+    s_cols, s_tpl = _plain_fields(Study, title="x", status="published", provenance="fixture", published_at=now)
+    a_cols, a_tpl = _plain_fields(Authorship, study_id=1, position=1, name="x")
+    t_cols = ["study_id", "topic_id"]
+    pick = family or (lambda r: r.choice(FAMILY))
+    tables = [Study._meta.db_table, Authorship._meta.db_table, through._meta.db_table]
+    made = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {', '.join(tables)} IN EXCLUSIVE MODE")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checked per COPY: no pending events at CREATE INDEX
+        cursor.execute("SELECT coalesce(max(id), 0) FROM " + tables[0])
+        next_id = cursor.fetchone()[0] + 1
+        cursor.execute("SELECT coalesce(max(id), 0) FROM " + tables[1])
+        next_author = cursor.fetchone()[0] + 1
+        indexes = _secondary_indexes(cursor, tables)
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        pg = cursor.cursor  # psycopg's own cursor: COPY
+        while made < n:
+            size = min(batch, n - made)
+            studies, authors, links = [], [], []
+            for _ in range(size):
+                nb = rng.random() < 0.3
+                vocab = WORDS_NB if nb else WORDS_EN
+                title = " ".join(rng.choices(vocab, k=rng.randint(5, 12))).capitalize()
+                row = dict(s_tpl)
+                row.update(id=next_id, title=title, title_key=title_key(title),
+                           abstract=" ".join(rng.choices(vocab, k=rng.randint(60, 160))) + ".",
+                           language="nb" if nb else "en", year=rng.randint(1990, 2025),
+                           study_type=rng.choice(types), design=rng.choice(designs),
+                           keywords=json.dumps(rng.choices(vocab, k=3)), doi=f"10.5555/kbg.{next_id}",
+                           venue_id=rng.choice(venue_ids), volume=str(rng.randint(1, 60)),
+                           pages=f"{(p := rng.randint(1, 900))}-{p + rng.randint(3, 20)}")
+                studies.append(tuple(row[c] for c in s_cols))
+                for pos in range(1, rng.randint(2, 6)):
+                    f = pick(rng) if pos == 1 else rng.choice(FAMILY)
+                    g = rng.choice(GIVEN)
+                    a = dict(a_tpl)
+                    a.update(id=next_author, study_id=next_id, position=pos, name=f"{f}, {g}", family_name=f,
+                             given_name=g, family_key=family_key(f))
+                    authors.append(tuple(a[c] for c in a_cols))
+                    next_author += 1
+                for t in rng.sample(topic_ids, rng.randint(1, 3)):
+                    links.append((next_id, t))
+                next_id += 1
+            for table, cols, rows in ((tables[0], s_cols, studies), (tables[1], a_cols, authors),
+                                      (tables[2], t_cols, links)):
+                names = ", ".join(f'"{c}"' for c in cols)
+                with pg.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                    for r in rows:
+                        copy.write_row(r)
+            made += size
+            if progress:
+                print(f"  copied {made}/{n} studies", file=sys.stderr, flush=True)
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")  # each index sorted in memory
+        for _, definition in indexes:
+            cursor.execute(definition)
+        for table, column in ((tables[0], "id"), (tables[1], "id")):
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), "
+                           f"(SELECT max(id) FROM \"{table}\"))")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return made

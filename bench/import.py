@@ -33,21 +33,10 @@ import sys
 import threading
 import time
 
+import bibtexparser
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-os.environ["KB_ENV"] = "test"
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL",
-                                            "postgres://kb:kb@127.0.0.1:5432/kb_bench_import")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kb.settings")
-os.environ.pop("ELASTICSEARCH_URL", None)
-
-import django  # noqa: E402
-
-django.setup()
-
-import bibtexparser  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
 
 SHARED = os.environ.get("BIB_SHARED_DIR", "/work/shared/bib")
 
@@ -282,7 +271,24 @@ def decoded(data: bytes) -> str:
     return decode_bytes(data)[0]
 
 
+def setup_django():
+    """Django on the benchmark's server (``BENCH_DATABASE_URL``), without Elasticsearch. (The functions
+    above are also used by bench/growth.py, which sets Django up itself.)"""
+    os.environ["KB_ENV"] = "test"
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL",
+                                                "postgres://kb:kb@127.0.0.1:5432/kb_bench_import")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kb.settings")
+    os.environ.pop("ELASTICSEARCH_URL", None)
+    import django
+
+    django.setup()
+
+
 def main():
+    setup_django()
+    from django.conf import settings
+    from django.db import connection
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--existing", type=int, default=100_000)
     ap.add_argument("--entries", type=int, default=50_000)

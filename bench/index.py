@@ -12,8 +12,56 @@ an index with the same settings and mapping. Target: kb at 80 % or more of the r
 from __future__ import annotations
 
 import sys
+import time
 
 from common import Timer, git_revision, machine, make_studies, parse_args, setup_django
+
+
+def measure(backend, ids, raw_limit=None, after_rebuild=None):
+    """kb's rebuild of every study against a raw ``helpers.bulk`` of the same documents.
+
+    ``raw_limit``: the baseline sends only the first N documents (at 1M studies a second full load would
+    double the run), and kb's rate over its own first N documents is reported beside it, so the two are
+    compared over the same documents. ``after_rebuild()`` runs between the two (bench/growth.py reads the
+    indexer's peak memory there, before the baseline holds its documents in memory)."""
+    from elasticsearch import helpers
+
+    from search import sources
+
+    marks = {}
+    n_raw = min(len(ids), raw_limit or len(ids))
+
+    def progress(kind, done):
+        if done >= n_raw and "raw_n" not in marks:
+            marks["raw_n"] = time.perf_counter()
+
+    # kb: the rebuild path, from the database to a swapped alias (without the merge into one
+    # segment that a rebuild does by default: the baseline below does not merge either)
+    with Timer() as kb:
+        started = time.perf_counter()
+        backend.rebuild(["studies"], merge=False, progress=progress)
+    extra = after_rebuild() if after_rebuild else None
+    # baseline: the same documents, prepared beforehand, sent with helpers.bulk
+    prepared = []
+    for start in range(0, n_raw, 1000):
+        for doc in sources.build("studies", ids[start:min(n_raw, start + 1000)]).values():
+            prepared.append(backend._source("studies", doc))
+    index = backend._new_index("studies", building=True)
+    actions = ({"_index": index, "_id": d["id"], "_source": d} for d in prepared)
+    with Timer() as raw:
+        helpers.bulk(backend.client, actions, chunk_size=1000, max_retries=2)
+        backend.client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
+        backend.client.indices.refresh(index=index)
+    backend.client.indices.delete(index=index)
+    del prepared
+    count = backend.client.count(index=backend.alias("studies"))["count"]
+    assert count == len(ids), (count, len(ids))
+    # over the same documents: the whole rebuild when the baseline sent them all (both end with a refresh),
+    # else kb's first n_raw documents as they streamed out (its rate before the last ones and the swap)
+    kb_first = len(ids) / kb.seconds if n_raw == len(ids) else n_raw / (marks["raw_n"] - started)
+    return {"documents": len(ids), "kb_seconds": round(kb.seconds, 1), "kb_per_s": len(ids) / kb.seconds,
+            "raw_documents": n_raw, "raw_per_s": n_raw / raw.seconds, "kb_first_per_s": kb_first,
+            "kb_over_raw": kb_first / (n_raw / raw.seconds), "after_rebuild": extra}
 
 
 def main():
@@ -22,10 +70,7 @@ def main():
     teardown = setup_django(args.database_url, args.elasticsearch_url, prefix="kbbench-index")
     rows = []
     try:
-        from elasticsearch import helpers
-
         from apps.studies.models import Study
-        from search import sources
         from search.backends import get_backend
 
         backend = get_backend()
@@ -33,27 +78,9 @@ def main():
         for n in sizes:
             made += make_studies(n - made)
             ids = list(Study.objects.order_by("id").values_list("id", flat=True))
-            # kb: the rebuild path, from the database to a swapped alias (without the merge into one
-            # segment that a rebuild does by default: the baseline below does not merge either)
-            with Timer() as kb:
-                backend.rebuild(["studies"], merge=False)
-            # baseline: the same documents, prepared beforehand, sent with helpers.bulk
-            prepared = []
-            for start in range(0, len(ids), 1000):
-                for doc in sources.build("studies", ids[start:start + 1000]).values():
-                    prepared.append(backend._source("studies", doc))
-            index = backend._new_index("studies", building=True)
-            actions = ({"_index": index, "_id": d["id"], "_source": d} for d in prepared)
-            with Timer() as raw:
-                helpers.bulk(backend.client, actions, chunk_size=1000, max_retries=2)
-                backend.client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
-                backend.client.indices.refresh(index=index)
-            backend.client.indices.delete(index=index)
-            count = backend.client.count(index=backend.alias("studies"))["count"]
-            assert count == len(ids), (count, len(ids))
-            rows.append((len(ids), len(ids) / kb.seconds, len(ids) / raw.seconds))
-            print(f"  {len(ids)}: kb {len(ids) / kb.seconds:.0f}/s, raw {len(ids) / raw.seconds:.0f}/s",
-                  file=sys.stderr)
+            m = measure(backend, ids)
+            rows.append((len(ids), m["kb_per_s"], m["raw_per_s"]))
+            print(f"  {len(ids)}: kb {m['kb_per_s']:.0f}/s, raw {m['raw_per_s']:.0f}/s", file=sys.stderr)
     finally:
         from search.backends import get_backend
 

@@ -83,15 +83,8 @@ def drop_database(cfg):
 
 
 def populate(n):
-    import datetime
-
-    from django.db import connection
-
-    from apps.researchers.models import Affiliation, Institution, Researcher
-    from apps.studies.models import Authorship, Study
-    from apps.summaries.models import Summary
-    from bench.common import FAMILY, GIVEN, make_studies
-    from search import sync
+    from apps.studies.models import Study
+    from bench.common import make_studies
 
     rng = random.Random(7)
     have = Study.objects.count()
@@ -99,25 +92,40 @@ def populate(n):
         print(f"  reusing {have} studies", file=sys.stderr)
         return False
     make_studies(n - have, progress=True)
+    add_people_and_summaries(rng)
+    return True
+
+
+def add_people_and_summaries(rng, researchers=600, summaries=3000):
+    """600 researchers at 20 institutions linked to a third of the authorships, 3,000 published summaries."""
+    import datetime
+
+    from django.db import connection
+
+    from apps.researchers.models import Affiliation, Institution, Researcher
+    from apps.studies.models import Authorship, Study
+    from apps.summaries.models import Summary
+    from bench.common import FAMILY, GIVEN
+    from search import sync
+
     with sync.paused():
         places = Institution.objects.bulk_create([Institution(name_nb=f"Helseforetak {i}", short_name=f"HF{i}")
                                                   for i in range(20)])
         people = Researcher.objects.bulk_create([
             Researcher(given_name=rng.choice(GIVEN), family_name=f"{rng.choice(FAMILY)}{i}",
-                       member_since=datetime.date(2015, 1, 1) if i % 2 else None) for i in range(600)])
+                       member_since=datetime.date(2015, 1, 1) if i % 2 else None) for i in range(researchers)])
         Affiliation.objects.bulk_create([Affiliation(researcher=p, institution=rng.choice(places)) for p in people])
         first = people[0].pk
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {Authorship._meta.db_table} SET researcher_id = %s + (id %% 600) "
-                           "WHERE id %% 3 = 0", [first])
+            cursor.execute(f"UPDATE {Authorship._meta.db_table} SET researcher_id = %s + (id %% %s) "
+                           "WHERE id %% 3 = 0", [first, researchers])
         study_ids = list(Study.objects.values_list("id", flat=True))
-        picked = rng.sample(study_ids, 3000)
-        summaries = Summary.objects.bulk_create([
+        picked = rng.sample(study_ids, summaries)
+        made = Summary.objects.bulk_create([
             Summary(audience="practitioners", language="nb", title=f"Kort fortalt {i}", body="Et sammendrag.",
-                    status="published") for i in range(3000)])
+                    status="published") for i in range(summaries)])
         Summary.studies.through.objects.bulk_create([
-            Summary.studies.through(summary_id=s.pk, study_id=sid) for s, sid in zip(summaries, picked)])
-    return True
+            Summary.studies.through(summary_id=s.pk, study_id=sid) for s, sid in zip(made, picked)])
 
 
 def indexed_studies(backend):
@@ -131,6 +139,34 @@ def indexed_studies(backend):
     from search.models import SearchDocument
 
     return SearchDocument.objects.filter(kind="studies").count()
+
+
+def measure(repeat):
+    """Each scenario once to warm up, then ``repeat`` timed requests: ([(scenario, hits, p50, p95, max,
+    queries)], every time in ms). Needs ``django.test.utils.setup_test_environment()`` (the context)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.common import percentiles
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="nb")
+    rows, everything = [], []
+    for name, url in SCENARIOS:
+        response = client.get(url)  # warm-up (and a check that the page works)
+        assert response.status_code == 200, (url, response.status_code)
+        times = []
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as queries:
+                t0 = time.perf_counter()
+                response = client.get(url)
+                times.append((time.perf_counter() - t0) * 1000)
+        everything += times
+        hits = response.context["total"] if response.context and "total" in response.context else "?"
+        p = percentiles(times)
+        rows.append((name, hits, p["p50"], p["p95"], max(times), len(queries)))
+    assert any(r[1] for r in rows), "no scenario found anything: is the index empty?"
+    return rows, everything
 
 
 def main():
@@ -154,8 +190,7 @@ def main():
     logging.getLogger("django.request").setLevel(logging.ERROR)
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import setup_test_environment
 
     from bench.common import machine, percentiles
     from search.backends import get_backend
@@ -177,22 +212,7 @@ def main():
         print(f"  ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
         setup_test_environment()
-        client = Client(HTTP_ACCEPT_LANGUAGE="nb")
-        rows, everything = [], []
-        for name, url in SCENARIOS:
-            response = client.get(url)  # warm-up (and a check that the page works)
-            assert response.status_code == 200, (url, response.status_code)
-            times = []
-            for _ in range(args.repeat):
-                with CaptureQueriesContext(connection) as queries:
-                    t0 = time.perf_counter()
-                    response = client.get(url)
-                    times.append((time.perf_counter() - t0) * 1000)
-            everything += times
-            hits = response.context["total"] if response.context and "total" in response.context else "?"
-            p = percentiles(times)
-            rows.append((name, hits, p["p50"], p["p95"], max(times), len(queries)))
-        assert any(r[1] for r in rows), "no scenario found anything: is the index empty?"
+        rows, everything = measure(args.repeat)
 
         print(f"\nGET /search/ server time, {args.studies:,} studies, {backend.name} backend, "
               f"{args.repeat} requests per scenario after a warm-up")
