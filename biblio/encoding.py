@@ -289,3 +289,36 @@ class _Cp1252Decoder:
 
     def decode(self, data: bytes, final: bool = False) -> str:
         return data.decode("cp1252", "replace") if data else ""
+
+
+class DecodedFile:
+    """A file (bytes or str) read as text in blocks: ``first`` is the first block decoded (its byte-order
+    mark dropped), ``more()`` the next one ('' once the file is done, then ``eof``). ``encoding``,
+    ``guessed`` and ``warnings`` are known from the first block (``stream_decoding``); ``stray`` is a
+    warning when bytes further on turned out not to be UTF-8 (known at the end)."""
+
+    def __init__(self, f, read_size: int = 1 << 20):
+        self.f, self.read_size = f, read_size
+        first = f.read(read_size)
+        self.eof = not first
+        self.stray: str | None = None
+        if isinstance(first, str):
+            self.decoder, self.encoding, self.guessed, self.warnings = None, "str", False, []
+            self.first = first
+        else:
+            self.encoding, bom, self.decoder, self.warnings, self.guessed = stream_decoding(first[:65536])
+            self.first = self.decoder.decode(first[bom:])
+
+    def more(self) -> str:
+        if self.eof:
+            return ""
+        data = self.f.read(self.read_size)
+        if data:
+            return self.decoder.decode(data) if self.decoder is not None else data
+        self.eof = True
+        if self.decoder is None:
+            return ""
+        tail = self.decoder.decode(b"", final=True)
+        if isinstance(self.decoder, Utf8Watch) and self.decoder.stray:
+            self.stray = self.decoder.warning()
+        return tail

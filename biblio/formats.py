@@ -21,7 +21,7 @@ import codecs
 import itertools
 import re
 
-from .encoding import Utf8Watch, sniff, stream_decoding
+from .encoding import DecodedFile, sniff
 from .medline import MedlineStream
 from .reader import BibtexStream
 from .ris import RisStream
@@ -155,7 +155,7 @@ class _JoinedText:
         self._reset()
 
     def _reset(self):
-        self._part, self._file, self._opened, self._decoder = -1, None, False, None
+        self._part, self._file, self._opened, self._text = -1, None, False, None
         self._newlines, self._pos, self._pending = 0, 0, ""
 
     def seekable(self):
@@ -188,12 +188,10 @@ class _JoinedText:
             except (OSError, ValueError):
                 pass
         self.first_lines[self._part] = self._newlines + 1
-        head = self._file.read(65536)
-        encoding, bom, decoder, warnings, guessed = stream_decoding(head)
-        self.encodings[self._part], self.warnings[self._part] = encoding, warnings
-        self.guessed[self._part] = guessed
-        self._decoder = decoder
-        self._pending = decoder.decode(head[bom:])
+        self._text = DecodedFile(self._file)
+        self.encodings[self._part], self.warnings[self._part] = self._text.encoding, self._text.warnings
+        self.guessed[self._part] = self._text.guessed
+        self._pending = self._text.first
         return True
 
     def read(self, size=-1) -> str:
@@ -205,16 +203,15 @@ class _JoinedText:
                 piece = self._pending[:wanted - got]
                 self._pending = self._pending[len(piece):]
             elif self._file is not None:
-                data = self._file.read(1 << 20)
-                if data:
-                    self._pending = self._decoder.decode(data)
+                text = self._text.more()
+                if not self._text.eof:
+                    self._pending = text
                     continue
-                tail = self._decoder.decode(b"", final=True)
-                if isinstance(self._decoder, Utf8Watch) and self._decoder.stray:  # bytes further on were not UTF-8
+                if self._text.stray:  # bytes further on were not UTF-8
                     self.guessed[self._part] = True
-                    self.warnings[self._part].append(self._decoder.warning())
+                    self.warnings[self._part].append(self._text.stray)
                 self.close()
-                self._pending = tail + "\n"  # each file ends its last line
+                self._pending = text + "\n"  # each file ends its last line
                 continue
             elif not self._next_part():
                 break

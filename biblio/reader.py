@@ -15,7 +15,7 @@ from typing import BinaryIO, Iterator, TextIO
 from apps.common import collector
 
 from .crossref import Resolver
-from .encoding import Utf8Watch, ambiguity_checker, decode, sniff, stream_decoding
+from .encoding import DecodedFile, ambiguity_checker, decode, sniff
 from .latex import decode_latex, decode_verbatim, expand_macros, parse_newcommands
 from .model import Entry, ReadResult
 from .normalize import build_record
@@ -306,33 +306,19 @@ class BibtexStream:
 
     # -- raw block stream over a binary/text file object
     def _blocks(self, f) -> Iterator[tuple[Block, str]]:
-        first = f.read(_READ_SIZE)
-        if isinstance(first, str):
-            decoder = None
-            encoding, warnings = "str", []
-            buf = first[1:] if first.startswith("\ufeff") else first
-        else:
-            encoding, bom, decoder, warnings, guessed = stream_decoding(first[:65536])
-            buf = decoder.decode(first[bom:])
+        text = DecodedFile(f, _READ_SIZE)
+        buf = text.first[1:] if text.encoding == "str" and text.first.startswith("\ufeff") else text.first
         if not self.encoding:
-            self.encoding = encoding
-            self.encoding_guessed = encoding != "str" and guessed
-            self.warnings.extend(warnings)
+            self.encoding, self.encoding_guessed = text.encoding, text.guessed
+            self.warnings.extend(text.warnings)
         line = 1
-        eof = not first
         while True:
-            if not eof:
-                data = f.read(_READ_SIZE)
-                if data:
-                    buf += decoder.decode(data) if decoder is not None else data
-                else:
-                    eof = True
-            if eof and decoder is not None:
-                buf += decoder.decode(b"", final=True)
-                if type(decoder) is Utf8Watch and decoder.stray and not self._stray_noted:
-                    self._stray_noted = True
-                    self.encoding_guessed = True
-                    self.warnings.append(decoder.warning())
+            buf += text.more()
+            eof = text.eof
+            if eof and text.stray and not self._stray_noted:  # bytes further on were not UTF-8
+                self._stray_noted = True
+                self.encoding_guessed = True
+                self.warnings.append(text.stray)
             for b in scan(buf, 0, line, final=eof):
                 if b.kind == "more":
                     buf = buf[b.start:]

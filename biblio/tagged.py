@@ -16,7 +16,7 @@ from typing import Iterator
 
 from apps.common import collector
 
-from .encoding import Utf8Watch, stream_decoding
+from .encoding import DecodedFile
 from .model import Entry, Person, ReadResult, Record
 from .names import parse_name
 from .normalize import normalize_pages
@@ -46,27 +46,16 @@ class LineReader:
         self.warnings: list[str] = []
 
     def lines(self, f) -> Iterator[tuple[int, str]]:
-        first = f.read(_READ_SIZE)
-        if isinstance(first, str):
-            decoder, self.encoding = None, "str"
-            buf = first
-        else:
-            self.encoding, bom, decoder, warnings, self.encoding_guessed = stream_decoding(first[:65536])
-            self.warnings.extend(warnings)
-            buf = decoder.decode(first[bom:])
-        number, eof = 1, not first
+        text = DecodedFile(f, _READ_SIZE)
+        self.encoding, self.encoding_guessed = text.encoding, text.guessed
+        self.warnings.extend(text.warnings)
+        buf, number = text.first, 1
         while True:
-            if not eof:
-                data = f.read(_READ_SIZE)
-                if data:
-                    buf += decoder.decode(data) if decoder is not None else data
-                else:
-                    eof = True
-            if eof and decoder is not None:
-                buf += decoder.decode(b"", final=True)
-                if isinstance(decoder, Utf8Watch) and decoder.stray:  # bytes further on were not UTF-8
-                    self.encoding_guessed = True
-                    self.warnings.append(decoder.warning())
+            buf += text.more()
+            eof = text.eof
+            if eof and text.stray:  # bytes further on were not UTF-8
+                self.encoding_guessed = True
+                self.warnings.append(text.stray)
             if eof:
                 cut = len(buf)
             else:  # up to the last complete line; a CR at the very end may be the first half of a CRLF
