@@ -74,7 +74,7 @@ def arrays_for(ids) -> dict:
         rows = StudyVector.objects.using(using).filter(model=model, study_id__in=ids).values_list("study_id", "vector")
         return {study_id: from_bytes(data) for study_id, data in rows}
     # One array parameter instead of an IN list of hundreds (a hybrid search reads ~350 vectors on its
-    # critical path): 6.5 ms instead of 13 ms through the ORM at 150 ids (100k studies).
+    # critical path): 2.5 ms instead of 13 ms through the ORM at 150 ids (100k studies, idle machine).
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT study_id, vector FROM {StudyVector._meta.db_table} "
                        "WHERE model = %s AND study_id = ANY(%s)", [model, [int(i) for i in ids]])
