@@ -66,7 +66,9 @@ def setup_django(database_url, elasticsearch_url=None, prefix="kbbench", keepdb=
     from django.db import connection
 
     old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keepdb)
+    # serialize=False: no benchmark rolls back to a serialized copy, and serializing a kept 100k corpus
+    # took minutes at every start
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keepdb, serialize=False)
 
     def teardown():
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -2,15 +2,22 @@
 definitions come from ``search/es_analysis.py``, chosen for what the cluster has."""
 
 from elasticsearch_dsl import (
-    Boolean, Completion, Date, DenseVector, Document, InnerDoc, Integer, Keyword, Long, Object, Text,  # noqa: F401
+    Boolean, Completion, Date, DenseVector, Document, InnerDoc, Integer, Keyword, Long, MetaField, Object,  # noqa: F401
+    Text,
 )
 
 NB, NB_FOLDED, EN, NAME = "kb_norwegian", "kb_norwegian_folded", "kb_english", "kb_name"
 
 
-def prose(**kwargs):
-    """A text field searched in Norwegian, English, and folded (æøå typed as a/o/ae)."""
-    return Text(analyzer=NB, fields={"en": Text(analyzer=EN), "folded": Text(analyzer=NB_FOLDED)}, **kwargs)
+def prose(highlighted=False, **kwargs):
+    """A text field searched in Norwegian, English, and folded (æøå typed as a/o/ae).
+
+    A ``highlighted`` field (and its two analyses) keeps each word's character offsets in the index, so
+    the highlighter reads them instead of analysing the text again three times (measured at 100k
+    studies: highlighting 30 studies' titles and abstracts 20-23 -> 11-19 ms, the index +17 %)."""
+    extra = {"index_options": "offsets"} if highlighted else {}
+    return Text(analyzer=NB, fields={"en": Text(analyzer=EN, **extra), "folded": Text(analyzer=NB_FOLDED, **extra)},
+                **extra, **kwargs)
 
 
 def name_field(**kwargs):
@@ -20,9 +27,9 @@ def name_field(**kwargs):
 
 class StudyDocument(Document):
     id = Long()
-    title = prose(copy_to="spell")
+    title = prose(highlighted=True, copy_to="spell")
     subtitle = prose()
-    abstract = prose(copy_to="spell")
+    abstract = prose(highlighted=True, copy_to="spell")
     keywords = prose(copy_to="spell")
     topic_labels = prose(copy_to="spell")
     authors = name_field()
@@ -57,6 +64,12 @@ class StudyDocument(Document):
     vector_model = Keyword()
     digest = Keyword(index=False)
 
+    class Meta:
+        # kb never reads a vector back from the index (search reads them from the database, a rebuild
+        # writes them from there), so they are left out of the stored source: at 100k studies that is
+        # most of the index's size, and every fetched or highlighted hit had its vector decompressed
+        source = MetaField(excludes=["vector"])
+
     class Index:
         name = "studies"
 
@@ -82,8 +95,8 @@ class ResearcherDocument(Document):
 
 class SummaryDocument(Document):
     id = Long()
-    title = prose()
-    body = prose()
+    title = prose(highlighted=True)
+    body = prose(highlighted=True)
     key_findings = prose()
     implications = prose()
     study_titles = prose()

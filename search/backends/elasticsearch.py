@@ -6,6 +6,8 @@ Rebuilds fill a new index and swap the alias in one atomic request, so searches 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -69,18 +71,40 @@ class ElasticsearchBackend(SearchBackend):
             self._flavour = es_analysis.detect(self.client)
         return self._flavour
 
+    def _layout(self, kind):
+        """(mapping, analysis settings, their digest) that this kb gives an index of ``kind``."""
+        mapping = {"dynamic": "false", **DOCUMENTS[kind]._doc_type.mapping.to_dict()}
+        analysis = es_analysis.settings(self.flavour())
+        digest = hashlib.sha256(json.dumps([mapping, analysis], sort_keys=True).encode()).hexdigest()[:16]
+        return mapping, analysis, digest
+
     def _index_body(self, kind, building=False):
-        mapping = DOCUMENTS[kind]._doc_type.mapping.to_dict()
+        mapping, analysis, digest = self._layout(kind)
         return {
             "settings": {
                 "number_of_shards": self.config.get("SHARDS", 1),
                 "number_of_replicas": 0 if building else self.config.get("REPLICAS", 0),
                 "refresh_interval": "-1" if building else "1s",
                 "max_result_window": MAX_WINDOW,
-                "analysis": es_analysis.settings(self.flavour()),
+                "analysis": analysis,
             },
-            "mappings": {"dynamic": "false", **mapping},
+            # the digest travels with the index, so an upgrade that changes the layout is noticed
+            "mappings": {**mapping, "_meta": {"kb_layout": digest}},
         }
+
+    def outdated(self):
+        """The kinds whose live index was built with another mapping or analysis than this kb's (an
+        upgrade changed them): a ``search_index --rebuild`` brings them up to date."""
+        out = []
+        for kind in KINDS:
+            try:
+                live = self.client.indices.get_mapping(index=self.alias(kind)).body
+            except NotFoundError:
+                continue
+            found = {m["mappings"].get("_meta", {}).get("kb_layout") for m in live.values()}
+            if found != {self._layout(kind)[2]}:
+                out.append(kind)
+        return out
 
     def _new_index(self, kind, building=False):
         name = f"{self.alias(kind)}-{datetime.now(timezone.utc).strftime('%Y%m%d%H%M%S%f')}"
@@ -110,7 +134,7 @@ class ElasticsearchBackend(SearchBackend):
         aliases = {k: bool(self.client.indices.exists_alias(name=self.alias(k))) for k in KINDS}
         ok = health["status"] in ("green", "yellow") and all(aliases.values())
         return {"status": "ok" if ok else "error", "backend": self.name, "cluster": health["status"],
-                "indices": aliases, "analysis": self.flavour()}
+                "indices": aliases, "analysis": self.flavour(), "rebuild_needed": self.outdated()}
 
     def refresh(self):
         for kind in KINDS:

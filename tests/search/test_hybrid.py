@@ -126,6 +126,23 @@ def test_lexical_hits_keep_highlights_and_the_words_they_matched(backend, studie
     assert "<mark>" in " ".join(top.highlights.get("title", []))
 
 
+def test_vectors_are_searched_but_not_stored_in_the_index_source(es_backend, semantic):
+    """Elasticsearch keeps each vector in its HNSW graph for kNN, not in the stored document (kb reads
+    vectors from the database), so a hit's source is small to fetch and highlight."""
+    study = factories.study(title="Housing First for homeless adults with addiction", year=2019,
+                            abstract="Permanent apartments without preconditions for people who inject drugs.")
+    factories.study(title="Statins after myocardial infarction", abstract="Cholesterol lowering.", year=2020)
+    vectors.mark_all(missing_only=False)
+    vectors.embed_pending()
+    es_backend.rebuild(["studies"])
+    index = es_backend.alias("studies")
+    source = es_backend.client.get(index=index, id=study.id)["_source"]
+    assert "vector" not in source and source["vector_model"] == semantic.identity
+    knn = {"field": "vector", "query_vector": [float(x) for x in semantic.query("rough sleepers")], "k": 1,
+           "num_candidates": 10}
+    assert es_backend.client.search(index=index, knn=knn)["hits"]["hits"][0]["_id"] == str(study.id)
+
+
 @pytest.mark.parametrize("ahead", [-100, 10])
 def test_every_word_match_on_every_page_has_its_highlights(backend, studies, monkeypatch, ahead):
     """On Elasticsearch the likely word matches' highlights are fetched beside the kNN, the others after

@@ -221,6 +221,25 @@ def test_an_elasticsearch_rebuild_swaps_the_alias_to_a_new_index(es_backend):
 
 
 
+def test_status_names_indices_an_upgrade_left_behind_until_they_are_rebuilt(es_backend, monkeypatch):
+    """An index remembers the layout (mapping and analysis) it was made with; after an upgrade that
+    changes the layout, ``search_index --status`` and /health/ say which kinds need a rebuild."""
+    from django.core.management import call_command
+
+    from search.documents import StudyDocument, Text
+
+    es_backend.setup()
+    assert es_backend.health()["rebuild_needed"] == []
+    # the next version of kb indexes one more field
+    monkeypatch.setitem(StudyDocument._doc_type.mapping.properties._params["properties"], "notes", Text())
+    out = io.StringIO()
+    call_command("search_index", "--status", stdout=out)
+    assert es_backend.health()["rebuild_needed"] == ["studies"]
+    assert "another version of kb: studies" in out.getvalue()
+    es_backend.rebuild(["studies"])
+    assert es_backend.health()["rebuild_needed"] == []
+
+
 def _segments(es_backend):
     index = next(iter(es_backend.client.indices.get_alias(name=es_backend.alias("studies")).body))
     return {s["segment"] for s in es_backend.client.cat.segments(index=index, format="json")}

@@ -50,7 +50,11 @@ class Command(BaseCommand):
                 say(self.style.SUCCESS(f"{backend.name}: {_drain()}"))
             else:
                 say(f"backend: {backend.name}")
-                say(f"health: {backend.health()}")
+                health = backend.health()
+                say(f"health: {health}")
+                if health.get("rebuild_needed"):
+                    say(self.style.WARNING(f"indices built by another version of kb: {', '.join(health['rebuild_needed'])}"
+                                           " (searches work; run search_index --rebuild for the new mapping)"))
                 say(f"pending index work: {PendingIndex.objects.exclude(kind=VECTORS).count()}")
                 say(_vectors_status())
         except Exception as exc:
