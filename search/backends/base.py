@@ -158,9 +158,8 @@ class SearchBackend:
         for kind in kinds:
             indexed = self.indexed_digests(kind)
             missing, stale, seen = [], [], set()
-            all_ids = list(sources.all_ids(kind))
-            for start in range(0, len(all_ids), 1000):
-                for object_id, doc in sources.build(kind, all_ids[start:start + 1000]).items():
+            for page in sources.id_pages(kind):
+                for object_id, doc in sources.build(kind, page).items():
                     seen.add(object_id)
                     if object_id not in indexed:
                         missing.append(object_id)

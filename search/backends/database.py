@@ -131,9 +131,9 @@ class DatabaseBackend(SearchBackend):
                         cursor.execute("DELETE FROM search_fts WHERE kind = %s", [kind])
                 SearchDocument.objects.filter(kind=kind).delete()
                 total = 0
-                for chunk in _chunks(list(sources.all_ids(kind)), 1000):
-                    self._store(kind, sources.build(kind, chunk), chunk)
-                    total += len(chunk)
+                for page in sources.id_pages(kind):
+                    self._store(kind, sources.build(kind, page), page)
+                    total += len(page)
                     if progress:
                         progress(kind, total)
             counts[kind] = SearchDocument.objects.filter(kind=kind).count()

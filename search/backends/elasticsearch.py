@@ -191,7 +191,7 @@ class ElasticsearchBackend(SearchBackend):
             index = self._new_index(kind, building=True)
             merged_s = None
             try:
-                total = self.bulk_index_prepared(kind, _built(kind, list(sources.all_ids(kind)), progress),
+                total = self.bulk_index_prepared(kind, _built(kind, progress),
                                                  index=index)
                 if merge:  # before replicas: the merge then runs once, and the copies are made of one segment
                     merged_s = self.merge(index)
@@ -517,13 +517,14 @@ class ElasticsearchBackend(SearchBackend):
                             [(int(h["_id"]), h["_score"]) for h in semantic["hits"]["hits"]], size)
 
 
-def _built(kind, ids, progress=None, chunk=1000):
-    """Documents for ``ids``, built one batch ahead in a second thread while the current batch is sent,
-    so reading PostgreSQL and Elasticsearch's indexing overlap. Inside a transaction (tests) the thread
-    could not see uncommitted rows, so there the batches are built in line."""
+def _built(kind, progress=None):
+    """Documents of every object of ``kind``, a page of ids at a time (``sources.id_pages``), each page
+    read and built one batch ahead in a second thread while the current batch is sent, so reading
+    PostgreSQL and Elasticsearch's indexing overlap. Inside a transaction (tests) the thread could not
+    see uncommitted rows, so there the batches are read and built in line."""
     from django.db import connection, connections
 
-    batches = (ids[i:i + chunk] for i in range(0, len(ids), chunk))
+    batches = sources.id_pages(kind)
     done = 0
 
     def build(batch):

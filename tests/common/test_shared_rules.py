@@ -116,14 +116,17 @@ def test_read_ahead_hands_the_thread_error_to_the_consumer():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_elasticsearch_rebuild_leaves_no_indexing_thread_behind():
+def test_a_failed_elasticsearch_rebuild_leaves_no_indexing_thread_behind(monkeypatch):
     """The rebuild reads documents one batch ahead; when sending fails the generator is closed, and
     its thread (with its database connection) must end, not wait forever on a full queue."""
+    from search import sources
     from search.backends.elasticsearch import _built
     from tests import factories
 
-    ids = [factories.study(title=f"Study {i}").pk for i in range(8)]
-    docs = _built("studies", ids, chunk=1)
+    for i in range(8):
+        factories.study(title=f"Study {i}")
+    monkeypatch.setattr(sources, "ID_PAGE", 1)
+    docs = _built("studies")
     next(docs)
     docs.close()
     deadline = time.monotonic() + 5

@@ -14,6 +14,8 @@ from search.backends import get_backend, reset_backend
 
 ES_URL = os.environ.get("KB_TEST_ELASTICSEARCH_URL") or os.environ.get("ELASTICSEARCH_URL")
 REQUIRED = os.environ.get("CI") == "true" or os.environ.get("KB_REQUIRE_SERVICES") == "1"
+# test indices start with the session's own prefix, so sessions sharing one Elasticsearch can tell theirs apart
+TEST_PREFIX = os.environ.get("ELASTICSEARCH_INDEX_PREFIX") or "kbtest"
 
 
 def _require_es():
@@ -30,7 +32,7 @@ def use_backend(settings, name):
     config = dict(django_settings.KB_SEARCH)
     if name == "elasticsearch":
         config["URL"] = _require_es()
-        config["INDEX_PREFIX"] = f"kbtest-{uuid.uuid4().hex[:10]}"
+        config["INDEX_PREFIX"] = f"{TEST_PREFIX}-{uuid.uuid4().hex[:10]}"
     else:
         config["URL"] = None
     settings.KB_SEARCH = config

@@ -298,6 +298,27 @@ def test_rebuild_replaces_the_index(backend, indexed):
     assert indexed["studies"]["rus"].id in ids(backend, "ruslidelse")
 
 
+def test_a_rebuild_and_a_reconcile_cover_every_page_of_ids(backend, indexed, monkeypatch):
+    """Ids are read a page at a time: with pages of two, a rebuild still indexes every study, and a
+    reconcile afterwards finds nothing missing or orphaned (a page it skipped would show up as either)."""
+    from search import sources
+
+    monkeypatch.setattr(sources, "ID_PAGE", 2)
+    everything = set(Study.objects.values_list("id", flat=True))
+    assert len(everything) > 2 * sources.ID_PAGE
+    backend.rebuild(["studies"])
+    refresh(backend)
+    assert set(backend.indexed_digests("studies")) == everything
+    assert backend.reconcile(["studies"])["studies"] == {"missing": 0, "stale": 0, "orphans": 0}
+
+
+def test_id_pages_are_ascending_and_end_with_the_remainder(db):
+    from search import sources
+
+    made = sorted(factories.study(title=f"Paged {i}").id for i in range(5))
+    assert list(sources.id_pages("studies", size=2)) == [made[0:2], made[2:4], made[4:]]
+    assert list(sources.id_pages("studies", size=5)) == [made]
+
 
 def test_an_incomplete_draft_without_a_title_is_indexed_and_found_by_its_other_fields(backend, indexed):
     untitled = factories.study(title="", status="draft", year=1987, authors=("Kvistad, Gunnhild",),

@@ -17,7 +17,7 @@ from search.backends.base import SearchRequest, SearchUnavailable
 from search.backends.es_client import client_options, make_client, node_list
 from search.query import parse
 from tests import factories
-from tests.search.conftest import _require_es, drop_indices
+from tests.search.conftest import TEST_PREFIX, _require_es, drop_indices
 
 
 @pytest.mark.parametrize("url, nodes", [
@@ -64,7 +64,7 @@ def _down_node() -> str:
 @pytest.fixture
 def two_nodes_one_down(settings, db):
     down = _down_node()
-    config = dict(django_settings.KB_SEARCH, URL=f"{down},{_require_es()}", INDEX_PREFIX=f"kbtest-{uuid.uuid4().hex[:10]}")
+    config = dict(django_settings.KB_SEARCH, URL=f"{down},{_require_es()}", INDEX_PREFIX=f"{TEST_PREFIX}-{uuid.uuid4().hex[:10]}")
     settings.KB_SEARCH = config
     reset_backend()
     backend = get_backend()

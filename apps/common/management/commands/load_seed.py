@@ -1,5 +1,5 @@
 """Load fixtures/seed.json: institutions, researchers, studies, summaries, and the search vocabulary
-(idempotent)."""
+(idempotent: only what is new or changed is written, so a second run queues no re-indexing)."""
 
 import datetime
 import json
@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.common.changes import differs
 from apps.researchers import services as researcher_services
 from apps.researchers.models import Institution, Researcher
 from apps.studies import services as study_services
@@ -36,6 +37,43 @@ def _date(value):
     return datetime.date.fromisoformat(value) if value else None
 
 
+def _pks(objects):
+    return {o.pk for o in objects}
+
+
+def _without(fields, *names):
+    return {k: v for k, v in fields.items() if k not in names}
+
+
+def _researcher_changed(researcher, fields):
+    """Whether saving the seed's ``fields`` would change the researcher: a save rewrites the affiliations
+    and queues re-indexing of the researcher and every study they wrote, so an unchanged one is skipped."""
+    affiliations = [(a["institution"].pk, a["role"], a["start_date"], a["end_date"]) for a in fields["affiliations"]]
+    return (differs(researcher, _without(fields, "interests", "affiliations"))
+            or _pks(researcher.interests.all()) != _pks(fields["interests"])
+            or list(researcher.affiliations.order_by("id").values_list(
+                "institution_id", "role", "start_date", "end_date")) != affiliations)
+
+
+def _study_changed(study, fields):
+    """Whether updating the study with the seed's ``fields`` would change it (its row, venue, topics or
+    author list): an update rewrites the authors, notes them in the audit log and queues re-indexing."""
+    venue = fields["venue"]
+    wanted_venue = (venue["name"].strip().casefold(), venue["issn"]) if venue else None
+    stored_venue = (study.venue.name.casefold(), study.venue.issn) if study.venue_id else None
+    authors = [(a["name"], getattr(a["researcher"], "pk", None), bool(a["corresponding"])) for a in fields["authors"]]
+    return (differs(study, _without(fields, "venue", "topics", "authors"))
+            or stored_venue != wanted_venue
+            or _pks(study.topics.all()) != _pks(fields["topics"])
+            or list(study.authorships.order_by("position").values_list("name", "researcher_id", "corresponding"))
+            != authors)
+
+
+def _summary_changed(summary, fields):
+    """Whether saving the seed's ``fields`` would change the summary (a published one gets a new version)."""
+    return differs(summary, _without(fields, "studies")) or _pks(summary.studies.all()) != _pks(fields["studies"])
+
+
 class Command(BaseCommand):
     help = ("Load the seed data (topics, search vocabulary, institutions, researchers, studies, summaries). "
             "Safe to run again.")
@@ -56,7 +94,9 @@ class Command(BaseCommand):
                       "short_name": item.get("short_name", ""), "ror_id": item.get("ror") or "",
                       "parent": institutions.get(item.get("parent")), "city": item.get("city", ""),
                       "health_region": item.get("health_region") or ""}
-            institutions[item["key"]] = researcher_services.save_institution(None, fields, inst)
+            if inst is None or differs(inst, fields):
+                inst = researcher_services.save_institution(None, fields, inst)
+            institutions[item["key"]] = inst
         researchers = {}
         for item in data.get("researchers", []):
             existing = Researcher.objects.filter(given_name=item["given_name"],
@@ -69,7 +109,9 @@ class Command(BaseCommand):
                 {"institution": institutions[a["institution"]], "role": a.get("role", "researcher"),
                  "start_date": _date(a.get("start")), "end_date": _date(a.get("end"))}
                 for a in item.get("affiliations", [])]
-            researchers[item["key"]] = researcher_services.save_researcher(None, fields, existing)
+            if existing is None or _researcher_changed(existing, fields):
+                existing = researcher_services.save_researcher(None, fields, existing)
+            researchers[item["key"]] = existing
         studies = {}
         for item in data.get("studies", []):
             existing = (Study.objects.filter(doi=item["doi"]).first() if item.get("doi") else None) or \
@@ -89,8 +131,10 @@ class Command(BaseCommand):
             })
             if existing is None:
                 studies[item["key"]] = study_services.create_study(None, fields)
-            else:
+            elif _study_changed(existing, fields):
                 studies[item["key"]] = study_services.update_study(None, existing, fields)
+            else:
+                studies[item["key"]] = existing
         count = 0
         reviewer = _seed_reviewer()
         for item in data.get("summaries", []):
@@ -106,7 +150,7 @@ class Command(BaseCommand):
                 summary = summary_services.save_summary(None, {**fields, "status": initial})
                 if wanted == "published":
                     summary_services.approve_summary(reviewer, summary, change_note="Seed data")
-            else:
+            elif _summary_changed(existing, fields):
                 summary_services.save_summary(None, fields, existing)
             count += 1
         self.stdout.write(self.style.SUCCESS(
