@@ -61,6 +61,10 @@ def parse_args():
     p.add_argument("--import-entries", type=int, default=10_000)
     p.add_argument("--raw-sample", type=int, default=200_000, help="documents of the raw bulk baseline")
     p.add_argument("--steps", default=",".join(STEPS), help="which steps to run (build always runs)")
+    p.add_argument("--corpus", choices=("rop", "topical"), default="rop",
+                   help="rop: every study's words drawn from ~50 ROP words (a stress corpus: each word in "
+                        "37-70 %% of the studies); topical: real abstracts' word frequencies plus two ROP "
+                        "topic words per study (common.TopicalText)")
     p.add_argument("--keep", action="store_true", help="keep the database and the index")
     p.add_argument("--json", help="also write the results to this file")
     p.add_argument("--step", help=argparse.SUPPRESS)  # a child: run this one step
@@ -93,7 +97,8 @@ def run_child(args, step, size):
     cmd = [sys.executable, __file__, "--step", step, "--size", str(size), "--out", out,
            "--database-url", args.database_url, "--elasticsearch-url", args.elasticsearch_url,
            "--prefix", args.prefix, "--requests", str(args.requests), "--repeat", str(args.repeat),
-           "--import-entries", str(args.import_entries), "--raw-sample", str(args.raw_sample)]
+           "--import-entries", str(args.import_entries), "--raw-sample", str(args.raw_sample),
+           "--corpus", args.corpus]
     started = time.perf_counter()
     subprocess.run(cmd, check=True)
     seconds = time.perf_counter() - started
@@ -116,7 +121,7 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
     steps = [s for s in STEPS if s == "build" or s in args.steps.split(",")]
     name = database(args.database_url)
-    results = {"machine": machine(), "revision": git_revision(), "database": name, "sizes": {},
+    results = {"machine": machine(), "revision": git_revision(), "database": name, "corpus": args.corpus, "sizes": {},
                "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     try:
         for size in sizes:
@@ -200,7 +205,8 @@ def print_table(results):
     for step in STEPS:
         add(f"step time: {step} (s)", "{:,.0f}", step, "step_seconds")
     add("load average after the step: search", "{:.2f}", "search", "load_after")
-    print(f"\n# growth: {results['machine']}; kb {results['revision']}; {results['started']}")
+    print(f"\n# growth ({results.get('corpus', 'rop')} corpus): {results['machine']}; kb {results['revision']}; "
+          f"{results['started']}")
     print("| | " + " | ".join(f"{int(s):,}" for s in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
     for label, cells in rows:
@@ -241,14 +247,15 @@ def step_build(args, size):
 
     from apps.researchers.models import Researcher
     from apps.studies.models import Study
-    from common import copy_studies
+    from common import TopicalText, copy_studies, rop_words
     from web_search import add_people_and_summaries
 
     imp = import_bench()
     call_command("migrate", verbosity=0)
     have = Study.objects.count()
     started = time.perf_counter()
-    made = copy_studies(size - have, family=lambda rng: imp.plain(imp.family(rng)))
+    made = copy_studies(size - have, family=lambda rng: imp.plain(imp.family(rng)),
+                        text=TopicalText() if args.corpus == "topical" else rop_words)
     copied = time.perf_counter() - started
     if not Researcher.objects.exists():
         add_people_and_summaries(random.Random(7))
