@@ -53,6 +53,9 @@ def measure(backend, client, mix, warm=30):
 
     for params in mix[:warm]:  # warm caches on both paths
         client.get("/api/v1/search/", params)
+    from apps.common import collector
+
+    collector.settle()  # as a web process does once started (kb/wsgi.py): start-up objects frozen
     api, raw, kinds, hits = [], [], [], 0
     for i, params in enumerate(mix):
         serializer = SearchParamsSerializer(data=params)
