@@ -32,6 +32,7 @@ from .base import (
 )
 
 FACET_SIZE = 50
+SUGGEST_CHARS = 300  # of a title, for autocompletion
 MERGE_TIMEOUT_S = 6 * 3600  # a merge into one segment answers when it is done
 HIGHLIGHT_AHEAD = 10  # a hybrid page's word matches: their lexical ranks reach this far around the page's
 
@@ -147,7 +148,7 @@ class ElasticsearchBackend(SearchBackend):
         body["digest"] = sources.digest(doc)
         if kind == "studies":
             body["title_sort"] = (doc["title"] or "")[:200]
-            body["suggest"] = {"input": _suggest_inputs(doc["title"]), "contexts": {"status": [doc["status"]]}}
+            body["title_suggest"] = (doc["title"] or "")[:SUGGEST_CHARS]
         elif kind == "researchers":
             body["suggest"] = {"input": [doc["name"], doc["family_name"]]}
         return body
@@ -474,15 +475,13 @@ class ElasticsearchBackend(SearchBackend):
         if len(prefix) < 2:
             return []
         statuses = ["published", "draft"] if include_drafts else ["published"]
-        body = {
-            "suggest": {
-                "s": {"prefix": prefix, "completion": {"field": "suggest", "size": size, "skip_duplicates": True,
-                                                       "contexts": {"status": statuses}}},
-            },
-            "_source": ["title"],
-        }
-        studies = self.client.search(index=self.alias("studies"), **body)
-        out = [Suggestion("study", int(o["_id"]), o["_source"]["title"]) for o in studies["suggest"]["s"][0]["options"]]
+        # every typed word but the last whole, the last as a beginning, in any word of the title (best
+        # matches first); one study per title text
+        typed = Q("match_bool_prefix", title_suggest={"query": prefix, "operator": "and"})
+        studies = self.client.search(index=self.alias("studies"), size=size, _source=["title"],
+                                     query=Q("bool", must=[typed], filter=[Q("terms", status=statuses)]).to_dict(),
+                                     collapse={"field": "title_sort"})
+        out = [Suggestion("study", int(h["_id"]), h["_source"]["title"]) for h in studies["hits"]["hits"]]
         people = self.client.search(index=self.alias("researchers"), suggest={
             "s": {"prefix": prefix, "completion": {"field": "suggest", "size": size, "skip_duplicates": True}}},
             _source=["name"])
@@ -613,12 +612,6 @@ def _why(fused, matched_queries):
     return why
 
 
-def _suggest_inputs(title):
-    words = (title or "").split()
-    inputs = [title] if title else []
-    for i in range(1, min(len(words), 6)):
-        inputs.append(" ".join(words[i:]))
-    return [x[:200] for x in inputs if x]
 
 
 def _merge_highlights(hit: dict):

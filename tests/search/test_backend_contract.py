@@ -238,6 +238,13 @@ def test_suggest_titles_researchers_and_topics(backend, indexed):
     assert all(s.text != "Unpublished draft about cannabis treatment" for s in backend.suggest("Unpub"))
 
 
+def test_suggest_from_any_word_of_a_title(backend, indexed):
+    """Autocompletion finds a title by the beginning of any of its words, the words typed before it
+    whole and in the title too."""
+    assert ("study", "Ruslidelser hos unge voksne") in {(s.kind, s.text) for s in backend.suggest("unge vok")}
+    assert ("study", "Ruslidelser hos unge voksne") not in {(s.kind, s.text) for s in backend.suggest("eldre vok")}
+
+
 def test_did_you_mean(backend, indexed):
     result = search(backend, "tretment")
     assert result.total == 0
