@@ -216,7 +216,8 @@ class Stack:
         wait_until("the web server answers /health/", lambda: self._web_answers(), timeout=240)
         # First installation (docs/operations.md): the search indices, a curator.
         self.manage("search_index", "--rebuild", "--quiet")
-        self.manage("create_user", "smoke-curator", "--role", "curator", "--password", self.password)
+        # "--password=<value>": a random password may begin with "-", which argparse would read as an option
+        self.manage("create_user", "smoke-curator", "--role", "curator", f"--password={self.password}")
         token = self.api.post("/api/v1/auth/token/", {"username": "smoke-curator", "password": self.password})
         self.curator = self.api.as_user(token.expect(200).json()["token"])
         self.start_role("worker")
