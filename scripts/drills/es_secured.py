@@ -128,7 +128,7 @@ def main():
         from elasticsearch import Elasticsearch
 
         admin = Elasticsearch(URL, ca_certs=str(CA), basic_auth=("elastic", PASSWORD), request_timeout=30)
-        kb_password = secrets.token_urlsafe(16)
+        kb_password = "k" + secrets.token_urlsafe(16)  # never a leading "-", which the tool would read as an option
         file_realm_user(kb_password)
         as_kb = Elasticsearch(URL, ca_certs=str(CA), basic_auth=("kb", kb_password), request_timeout=30)
         wait_authenticated(as_kb)
