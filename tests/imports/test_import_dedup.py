@@ -249,6 +249,23 @@ def test_a_study_s_new_year_or_first_author_is_where_the_next_import_looks(curat
     assert o.outcome == Outcome.CREATED
 
 
+def test_a_retitled_study_is_found_by_its_new_title_through_its_first_author_s_block():
+    """The block lookup reads the title key from the first author's row (PostgreSQL: kept there by a
+    trigger): a study retitled by a save or by a queryset update is compared by its new title."""
+    from apps.studies.keys import title_key
+
+    study = existing(year=2015)
+    retitled = "Housing first for homeless adults with co-occurring disorders in Norway"
+    study.title = retitled
+    study.save()
+    o = one(factories.import_file(entry(key="a", title=retitled.replace("homeless", "homelss"), volume="3")))
+    assert (o.outcome, o.rule, o.study_id) == (Outcome.MERGED, "fuzzy", study.pk)
+    again = "Supported employment for adults with co-occurring disorders in Norway"
+    Study.objects.filter(pk=study.pk).update(title=again, title_key=title_key(again))
+    o = one(factories.import_file(entry(key="b", title=again.replace("employment", "employmnt"), volume="3")))
+    assert (o.outcome, o.rule, o.study_id) == (Outcome.MERGED, "fuzzy", study.pk)
+
+
 def test_blocks_looked_up_keep_only_the_years_asked_for():
     near = existing(year=2015)
     existing(year=2010, doi="10.5555/far")  # the same name five years earlier: never a candidate
