@@ -275,14 +275,12 @@ def step_build(args, size):
 
 
 def step_index(args, size):
-    from apps.studies.models import Study
     from index import measure
     from search.backends import get_backend
 
     backend = get_backend()
-    ids = list(Study.objects.order_by("id").values_list("id", flat=True))
     memory = {}
-    m = measure(backend, ids, raw_limit=args.raw_sample,
+    m = measure(backend, raw_limit=args.raw_sample,
                 after_rebuild=lambda: memory.setdefault("peak", peak_rss_mb()))
     stats = backend.client.indices.stats(index=backend.alias("studies"))
     m["es_mb"] = stats["_all"]["primaries"]["store"]["size_in_bytes"] / 2**20

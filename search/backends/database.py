@@ -139,8 +139,16 @@ class DatabaseBackend(SearchBackend):
             counts[kind] = SearchDocument.objects.filter(kind=kind).count()
         return counts
 
-    def indexed_digests(self, kind):
-        return dict(SearchDocument.objects.filter(kind=kind).values_list("object_id", "digest"))
+    def indexed_digest_stream(self, kind):
+        page = self.digest_page
+        rows = SearchDocument.objects.filter(kind=kind).order_by("object_id").values_list("object_id", "digest")
+        last = None
+        while True:
+            batch = list((rows if last is None else rows.filter(object_id__gt=last))[:page])
+            yield from batch
+            if len(batch) < page:
+                return
+            last = batch[-1][0]
 
     # --- reading -----------------------------------------------------------------------------------
     def _base(self, kind, include_drafts):

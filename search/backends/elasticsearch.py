@@ -227,13 +227,21 @@ class ElasticsearchBackend(SearchBackend):
             index=index or self.alias(kind), max_num_segments=1)
         return round(time.time() - started, 2)
 
-    def indexed_digests(self, kind):
+    def indexed_digest_stream(self, kind):
+        page = self.digest_page
+        # search_after on the numeric ``id``: each page skips straight to its ids (a sort on a point field
+        # needs no scroll context kept open however long the comparison with the database takes)
         self.setup()
-        out = {}
-        s = Search(using=self.client, index=self.alias(kind)).source(["digest"]).params(size=5000)
-        for hit in s.scan():
-            out[int(hit.meta.id)] = hit.digest if "digest" in hit else ""
-        return out
+        s = (Search(using=self.client, index=self.alias(kind)).source(["digest"]).sort("id")
+             .extra(size=page, track_total_hits=False))
+        after = None
+        while True:
+            hits = (s if after is None else s.extra(search_after=after)).execute().hits
+            for hit in hits:
+                yield int(hit.meta.id), hit.digest if "digest" in hit else ""
+            if len(hits) < page:
+                return
+            after = list(hits[-1].meta.sort)
 
     # --- reading -----------------------------------------------------------------------------------
     def build_searches(self, request: SearchRequest) -> tuple[Search, Search | None]:

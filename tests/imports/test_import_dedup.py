@@ -281,8 +281,6 @@ def test_blocks_looked_up_keep_only_the_years_asked_for():
 def test_memory_stays_bounded_a_file_that_would_take_the_blocks_past_the_limit_looks_names_up(monkeypatch):
     """The preloaded blocks grow with the studies the job writes: the database and the file together
     must stay within PRELOAD_MAX_STUDIES, else names are looked up (at most MAX_ROWS kept)."""
-    from apps.imports import services
-
     from apps.imports import decide
 
     monkeypatch.setattr(decide, "PRELOAD_MIN_ENTRIES", 1)

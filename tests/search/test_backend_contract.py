@@ -319,6 +319,33 @@ def test_a_rebuild_and_a_reconcile_cover_every_page_of_ids(backend, indexed, mon
     assert backend.reconcile(["studies"])["studies"] == {"missing": 0, "stale": 0, "orphans": 0}
 
 
+def test_a_reconcile_read_a_page_at_a_time_repairs_drift_on_every_page(backend, indexed, monkeypatch):
+    """Reconcile merges the database's ids and the index's, both in pages (here of two), and repairs as it
+    goes (here every two documents): drift before, between and after the pages is all found and repaired."""
+    from search import sources, sync
+    from search.backends import base
+
+    monkeypatch.setattr(sources, "ID_PAGE", 2)
+    monkeypatch.setattr(backend, "digest_page", 2)
+    monkeypatch.setattr(base, "RECONCILE_BATCH", 2)
+    studies = sorted(Study.objects.all(), key=lambda s: s.id)
+    assert len(studies) >= 6
+    first, middle, last = studies[0], studies[len(studies) // 2], studies[-1]
+    with sync.paused():
+        Study.objects.filter(pk=first.pk).delete()                      # an orphan before every page
+        Study.objects.filter(pk=middle.pk).update(title="Peer support drift")  # stale, mid-way
+        Study.objects.filter(pk=last.pk).delete()                       # an orphan after the last page
+        new = [factories.study(title=f"Contingency management drift {i}") for i in range(3)]  # missing
+    refresh(backend)
+    report = backend.reconcile(["studies"])
+    refresh(backend)
+    assert report["studies"] == {"missing": 3, "stale": 1, "orphans": 2}
+    assert set(backend.indexed_digests("studies")) == set(Study.objects.values_list("id", flat=True))
+    assert ids(backend, "peer support drift") == [middle.id]
+    assert sorted(ids(backend, "contingency drift")) == sorted(s.id for s in new)
+    assert backend.reconcile(["studies"])["studies"] == {"missing": 0, "stale": 0, "orphans": 0}
+
+
 def test_id_pages_are_ascending_and_end_with_the_remainder(db):
     from search import sources
 
