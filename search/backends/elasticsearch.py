@@ -62,6 +62,7 @@ class ElasticsearchBackend(SearchBackend):
         self.client = make_client(config)
         self.prefix = config.get("INDEX_PREFIX") or "kb"
         self._flavour = None
+        self._built_with = {}  # live index name -> the layout digest it was built with (never changes)
 
     # --- names and setup ---------------------------------------------------------------------------
     def alias(self, kind):
@@ -93,19 +94,32 @@ class ElasticsearchBackend(SearchBackend):
             "mappings": {**mapping, "_meta": {"kb_layout": digest}},
         }
 
-    def outdated(self):
-        """The kinds whose live index was built with another mapping or analysis than this kb's (an
-        upgrade changed them): a ``search_index --rebuild`` brings them up to date."""
-        out = []
-        for kind in KINDS:
-            try:
-                live = self.client.indices.get_mapping(index=self.alias(kind)).body
-            except NotFoundError:
-                continue
-            found = {m["mappings"].get("_meta", {}).get("kb_layout") for m in live.values()}
-            if found != {self._layout(kind)[2]}:
-                out.append(kind)
+    def live_indices(self) -> dict[str, list[str]]:
+        """Kind -> the concrete indices its alias points to (none: no alias), in one request."""
+        found = self.client.options(ignore_status=404).indices.get_alias(
+            name=",".join(self.alias(k) for k in KINDS)).body
+        out = {k: [] for k in KINDS}
+        by_alias = {self.alias(k): k for k in KINDS}
+        for index, value in found.items():
+            for name in (value.get("aliases", {}) if isinstance(value, dict) else ()):
+                if name in by_alias:
+                    out[by_alias[name]].append(index)
         return out
+
+    def outdated(self, live=None):
+        """The kinds whose live index was built with another mapping or analysis than this kb's (an
+        upgrade changed them): a ``search_index --rebuild`` brings them up to date.
+
+        An index's layout digest (``_meta.kb_layout``) is read once per index name and kept: an index
+        never changes its layout, a rebuild makes a new one. So a health check polled every second asks
+        Elasticsearch for one alias list, not for three mappings."""
+        live = self.live_indices() if live is None else live
+        unknown = [i for indices in live.values() for i in indices if i not in self._built_with]
+        if unknown:
+            for index, m in self.client.indices.get_mapping(index=",".join(unknown)).body.items():
+                self._built_with[index] = m["mappings"].get("_meta", {}).get("kb_layout")
+        return [kind for kind in KINDS if live[kind]
+                and {self._built_with.get(i) for i in live[kind]} != {self._layout(kind)[2]}]
 
     def _new_index(self, kind, building=False):
         name = f"{self.alias(kind)}-{datetime.now(timezone.utc).strftime('%Y%m%d%H%M%S%f')}"
@@ -132,10 +146,11 @@ class ElasticsearchBackend(SearchBackend):
 
     def health(self):
         health = self.client.options(request_timeout=3).cluster.health()
-        aliases = {k: bool(self.client.indices.exists_alias(name=self.alias(k))) for k in KINDS}
+        live = self.live_indices()
+        aliases = {k: bool(live[k]) for k in KINDS}
         ok = health["status"] in ("green", "yellow") and all(aliases.values())
         return {"status": "ok" if ok else "error", "backend": self.name, "cluster": health["status"],
-                "indices": aliases, "analysis": self.flavour(), "rebuild_needed": self.outdated()}
+                "indices": aliases, "analysis": self.flavour(), "rebuild_needed": self.outdated(live)}
 
     def refresh(self):
         for kind in KINDS:

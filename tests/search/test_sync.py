@@ -240,6 +240,27 @@ def test_status_names_indices_an_upgrade_left_behind_until_they_are_rebuilt(es_b
     assert es_backend.health()["rebuild_needed"] == []
 
 
+def test_health_reads_each_live_index_s_layout_once(es_backend, monkeypatch):
+    """/health/ is polled (a load balancer: every few seconds): after the first check it asks
+    Elasticsearch for the cluster's state and one alias list, not for every index's mapping again;
+    the index a rebuild swaps in is read once, when health first sees it."""
+    es_backend.setup()
+    read = []
+    get_mapping = es_backend.client.indices.get_mapping
+    monkeypatch.setattr(es_backend.client.indices, "get_mapping",
+                        lambda **kw: read.append(kw["index"]) or get_mapping(**kw))
+    es_backend.health()
+    es_backend.health()
+    assert len(read) <= 1
+    read.clear()
+    assert es_backend.health()["rebuild_needed"] == []
+    assert read == []
+    new = es_backend.rebuild(["studies"])["studies"]["index"]
+    assert es_backend.health()["rebuild_needed"] == []
+    assert es_backend.health()["indices"] == {"studies": True, "researchers": True, "summaries": True}
+    assert read == [new]
+
+
 def _segments(es_backend):
     index = next(iter(es_backend.client.indices.get_alias(name=es_backend.alias("studies")).body))
     return {s["segment"] for s in es_backend.client.cat.segments(index=index, format="json")}
