@@ -346,6 +346,25 @@ def test_a_reconcile_read_a_page_at_a_time_repairs_drift_on_every_page(backend, 
     assert backend.reconcile(["studies"])["studies"] == {"missing": 0, "stale": 0, "orphans": 0}
 
 
+def test_a_page_of_ids_is_built_by_its_range_into_the_same_documents(db):
+    """A rebuild's page (every id from its first to its last) is read by range, not by a list of a
+    thousand ids; its documents, authors, topics and summaries are the very ones built from the list."""
+    from search import sources
+
+    topic = factories.topic(slug="housing-range", label_nb="Bolig", label_en="Housing")
+    made = [factories.study(title=f"Ranged {i}", authors=(f"Berg, Kari {i}", "Smith, John"), status="published")
+            for i in range(5)]
+    made[1].topics.add(topic)
+    factories.summary(studies=[made[3]], status="published", title="Bolig først")
+    (page,) = sources.id_pages("studies", size=10)
+    assert isinstance(page, sources.IdPage) and page.span == (made[0].id, made[-1].id)
+    by_range, by_list = sources.build("studies", page), sources.build("studies", list(page))
+    assert by_range == by_list and len(by_range) == 5
+    assert by_range[made[1].id]["topic_labels"] == ["Bolig", "Housing"]
+    assert "Bolig først" in by_range[made[3].id]["summary_text"]
+    assert by_range[made[0].id]["author_family_names"] == ["Berg", "Smith"]
+
+
 def test_id_pages_are_ascending_and_end_with_the_remainder(db):
     from search import sources
 

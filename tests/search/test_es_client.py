@@ -53,6 +53,29 @@ def test_credentials_and_ca_reach_the_client(tmp_path):
     assert sorted(n.base_url for n in client.transport.node_pool.all()) == ["https://a:9200", "https://b:9200"]
 
 
+def test_the_client_encodes_kb_s_values_with_orjson_and_reads_them_back():
+    """Bulk bodies (NDJSON) and searches (JSON) go through orjson: dates, decimals and float32 vectors
+    are written as Elasticsearch expects them, and the answer reads back as plain values."""
+    import datetime
+    import decimal
+    import json
+
+    import numpy as np
+
+    serializers = make_client({"URL": "http://a:9200"}).transport.serializers
+    doc = {"id": 7, "created_at": datetime.datetime(2026, 12, 7, 18, 30, tzinfo=datetime.timezone.utc),
+           "day": datetime.date(2026, 12, 7), "score": decimal.Decimal("1.5"), "title": "Rusbehandling – ø",
+           "vector": np.array([0.25, -1.0], dtype=np.float32)}
+    ndjson = serializers.get_serializer("application/x-ndjson").dumps([{"index": {"_id": 7}}, doc])
+    action, source = [json.loads(line) for line in ndjson.splitlines()]
+    assert action == {"index": {"_id": 7}}
+    assert source == {"id": 7, "created_at": "2026-12-07T18:30:00+00:00", "day": "2026-12-07", "score": 1.5,
+                      "title": "Rusbehandling – ø", "vector": [0.25, -1.0]}
+    plain = serializers.get_serializer("application/json")
+    assert plain.loads(plain.dumps({"query": {"ids": {"values": [1, 2]}}, 3: "x"})) == \
+        {"query": {"ids": {"values": [1, 2]}}, "3": "x"}
+
+
 def _down_node() -> str:
     """The URL of a loopback port where nothing listens."""
     with socket.socket() as s:
