@@ -1,6 +1,6 @@
 """Turning backend hits into database objects (the database stays the source of what is shown)."""
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
 
 from apps.common import pagecache
 
@@ -14,10 +14,22 @@ from .backends.base import Hit, SearchRequest, SearchResponse
 
 
 def study_queryset(user):
-    summaries = Summary.objects.visible_to(user).only("id", "audience", "language", "title").distinct()
-    return (Study.objects.visible_to(user).select_related("venue").prefetch_related(
-        Prefetch("authorships", queryset=Authorship.objects.order_by("position")), "topics",
-        Prefetch("summaries", queryset=summaries, to_attr="visible_summaries")))
+    """Studies as a page of hits shows them. Their summaries are read afterwards, and only for the
+    studies that have any (``_has_summaries``: most have none, so most pages skip that query)."""
+    any_summary = Summary.studies.through.objects.filter(study_id=OuterRef("pk"))
+    return (Study.objects.visible_to(user).select_related("venue").annotate(_has_summaries=Exists(any_summary))
+            .prefetch_related(Prefetch("authorships", queryset=Authorship.objects.order_by("position")), "topics"))
+
+
+def _attach_summaries(studies, user):
+    """``visible_summaries`` of each study: the summaries ``user`` may see (one query, if any has one)."""
+    with_any = [s for s in studies if s._has_summaries]
+    for s in studies:
+        if not s._has_summaries:  # (prefetching skips an object that has the attribute already)
+            s.visible_summaries = []
+    if with_any:
+        summaries = Summary.objects.visible_to(user).only("id", "audience", "language", "title", "status").distinct()
+        prefetch_related_objects(with_any, Prefetch("summaries", queryset=summaries, to_attr="visible_summaries"))
 
 
 def search(request: SearchRequest) -> SearchResponse:
@@ -48,6 +60,8 @@ def hydrate(kind, hits, user):
     else:
         qs = Summary.objects.visible_to(user).select_related("author", "reviewer").prefetch_related("studies")
     objects = {o.id: o for o in qs.filter(id__in=ids)}
+    if kind == "studies":
+        _attach_summaries(list(objects.values()), user)
     out = []
     for hit in hits:
         obj = objects.get(hit.id)
@@ -64,19 +78,22 @@ def label_facets(facets):
     """Facet values with human labels (topics in both languages), looked up in one query per facet."""
     out = {}
     type_labels, design_labels = dict(StudyType.choices), dict(StudyDesign.choices)
-    for name, values in facets.items():
+    for name, values in facets.items():  # plain values, no model instances: this runs on every search
+        wanted = [v.value for v in values]
         if name == "topic":
-            topics = {t.id: t for t in Topic.objects.filter(id__in=[v.value for v in values])}
-            out[name] = [{"value": topics[v.value].slug, "label": topics[v.value].label_en,
-                          "label_nb": topics[v.value].label_nb, "count": v.count}
+            topics = {t[0]: t[1:] for t in Topic.objects.filter(id__in=wanted).values_list(
+                "id", "slug", "label_en", "label_nb")}
+            out[name] = [{"value": topics[v.value][0], "label": topics[v.value][1],
+                          "label_nb": topics[v.value][2], "count": v.count}
                          for v in values if v.value in topics]
         elif name == "researcher":
-            people = Researcher.objects.in_bulk([v.value for v in values])
-            out[name] = [{"value": v.value, "label": people[v.value].full_name, "count": v.count}
+            people = {i: f"{given} {family}".strip() for i, given, family in Researcher.objects.filter(
+                id__in=wanted).values_list("id", "given_name", "family_name")}  # (Researcher.full_name)
+            out[name] = [{"value": v.value, "label": people[v.value], "count": v.count}
                          for v in values if v.value in people]
         elif name == "institution":
-            places = Institution.objects.in_bulk([v.value for v in values])
-            out[name] = [{"value": v.value, "label": places[v.value].name_nb, "count": v.count}
+            places = dict(Institution.objects.filter(id__in=wanted).values_list("id", "name_nb"))
+            out[name] = [{"value": v.value, "label": places[v.value], "count": v.count}
                          for v in values if v.value in places]
         else:
             labels = {"type": type_labels, "design": design_labels}.get(name, {})

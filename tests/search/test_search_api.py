@@ -46,6 +46,25 @@ def test_search_returns_studies_with_highlights_facets_and_counts(anon_client, d
     assert body["facets"]["language"] == [{"value": "nb", "label": "nb", "count": 1}]
 
 
+def test_hits_carry_their_visible_summaries_and_a_page_without_any_reads_none(anon_client, curator_client, data):
+    """A hit lists the summaries its reader may see (anonymous: published only; a curator: drafts too), and
+    says has_summary for a published one; a page none of whose studies has a summary does not look."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    act = data["studies"][1]
+    factories.summary(studies=[act], title="ACT-utkast", status="draft")
+    hit = anon_client.get("/api/v1/search/", {"q": "assertive"}).json()["results"][0]
+    assert hit["id"] == act.id and hit["has_summary"] is True
+    assert [s["title"] for s in hit["summaries"]] == ["ACT virker"]
+    hit = curator_client.get("/api/v1/search/", {"q": "assertive"}).json()["results"][0]
+    assert sorted(s["title"] for s in hit["summaries"]) == ["ACT virker", "ACT-utkast"]
+    with CaptureQueriesContext(connection) as ctx:
+        body = anon_client.get("/api/v1/search/", {"q": "housing"}).json()
+    assert body["count"] == 25 and all(r["summaries"] == [] and not r["has_summary"] for r in body["results"])
+    assert not [q for q in ctx.captured_queries if "summaries_summary" in q["sql"] and "EXISTS" not in q["sql"]]
+
+
 def test_filters_topic_tree_and_type(anon_client, data):
     ids = [r["id"] for r in anon_client.get("/api/v1/search/", {"topic": "a-act"}).json()["results"]]
     assert set(ids) == {data["studies"][0].id, data["studies"][1].id}  # includes the sub-topic
