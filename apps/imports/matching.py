@@ -38,7 +38,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from apps.studies.keys import full_title_key
 from apps.studies.models import Authorship, Study
@@ -215,16 +215,22 @@ class AuthorBlocks:
                 _, years = by_key.popitem(last=False)
                 self.rows -= sum(len(rows) for rows in years.values())
         ids = set()
-        ratio = fuzz.ratio
         empty = {}
         for f in wanted:
             if not f.first_author or f.year is None:
                 continue
             years = by_key.get(f.first_author, empty)
             for year in (f.year - 1, f.year, f.year + 1):
-                for study_id, tkey in years.get(year, ()):
-                    if tkey == f.title_key or not f.title_key or ratio(tkey, f.title_key, score_cutoff=PREFILTER):
-                        ids.add(study_id)  # (an entry without a title is compared by author, year and pages)
+                rows = years.get(year)
+                if not rows:
+                    continue
+                if not f.title_key:  # an entry without a title is compared by author, year and pages
+                    ids.update(study_id for study_id, _ in rows)
+                    continue
+                # a common name's block holds hundreds of studies a year at 1M: compare in one C call
+                for _, _, i in process.extract(f.title_key, [tkey for _, tkey in rows], scorer=fuzz.ratio,
+                                               score_cutoff=PREFILTER, limit=None):
+                    ids.add(rows[i][0])
         return ids
 
     def add(self, key: str, study_id: int, year, tkey: str):
