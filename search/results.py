@@ -87,8 +87,8 @@ def label_facets(facets):
                           "label_nb": topics[v.value][2], "count": v.count}
                          for v in values if v.value in topics]
         elif name == "researcher":
-            people = {i: f"{given} {family}".strip() for i, given, family in Researcher.objects.filter(
-                id__in=wanted).values_list("id", "given_name", "family_name")}  # (Researcher.full_name)
+            people = {i: Researcher.join_name(given, family) for i, given, family in Researcher.objects.filter(
+                id__in=wanted).values_list("id", "given_name", "family_name")}
             out[name] = [{"value": v.value, "label": people[v.value], "count": v.count}
                          for v in values if v.value in people]
         elif name == "institution":

@@ -196,20 +196,24 @@ def all_ids(kind):
     return MODELS[kind].objects.order_by("id").values_list("id", flat=True)
 
 
-def id_pages(kind, size=None):
-    """Every id of ``kind`` in ascending order, one page (list) of ``size`` ids at a time.
-
-    A rebuild or reconcile reads its ids this way, so its memory does not grow with the corpus (a list of
-    every id: indexer peak RSS 127 MB at 100k studies, 253 MB at 1M). Keyset pagination (``id > last``)
-    costs one index range scan per page however deep the page, where OFFSET would re-read every row
-    before it. Ids added while the pages are read are included when they sort after the current page."""
-    size = size or ID_PAGE
+def keyset_pages(rows, field, size, key=lambda row: row):
+    """``rows`` (a queryset ordered by ``field``) one page (list) of ``size`` at a time, each page read
+    as ``field > last`` of the one before: one index range scan per page however deep, where OFFSET
+    would re-read every row before it. Rows added meanwhile are read when they sort after the page."""
     last = None
     while True:
-        ids = all_ids(kind)
-        page = IdPage((ids if last is None else ids.filter(id__gt=last))[:size])
+        page = list((rows if last is None else rows.filter(**{f"{field}__gt": last}))[:size])
         if page:
             yield page
         if len(page) < size:
             return
-        last = page[-1]
+        last = key(page[-1])
+
+
+def id_pages(kind, size=None):
+    """Every id of ``kind`` in ascending order, one :class:`IdPage` of ``size`` ids at a time.
+
+    A rebuild or reconcile reads its ids this way, so its memory does not grow with the corpus (a list of
+    every id: indexer peak RSS 127 MB at 100k studies, 253 MB at 1M)."""
+    for page in keyset_pages(all_ids(kind), "id", size or ID_PAGE):
+        yield IdPage(page)

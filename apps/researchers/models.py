@@ -80,7 +80,12 @@ class Researcher(Tracked):
 
     @property
     def full_name(self):
-        return f"{self.given_name} {self.family_name}".strip()
+        return self.join_name(self.given_name, self.family_name)
+
+    @staticmethod
+    def join_name(given_name, family_name):
+        """The displayed name from its parts (also for rows read as plain values)."""
+        return f"{given_name} {family_name}".strip()
 
     @property
     def is_member(self):

@@ -140,15 +140,9 @@ class DatabaseBackend(SearchBackend):
         return counts
 
     def indexed_digest_stream(self, kind):
-        page = self.digest_page
         rows = SearchDocument.objects.filter(kind=kind).order_by("object_id").values_list("object_id", "digest")
-        last = None
-        while True:
-            batch = list((rows if last is None else rows.filter(object_id__gt=last))[:page])
-            yield from batch
-            if len(batch) < page:
-                return
-            last = batch[-1][0]
+        for page in sources.keyset_pages(rows, "object_id", self.digest_page, key=lambda row: row[0]):
+            yield from page
 
     # --- reading -----------------------------------------------------------------------------------
     def _base(self, kind, include_drafts):
