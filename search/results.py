@@ -2,7 +2,7 @@
 
 from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
 
-from apps.common import pagecache
+from apps.common import pagecache, prepared
 
 from apps.researchers.models import Affiliation, Institution, Researcher
 from apps.studies.models import Authorship, Study, StudyDesign, StudyType
@@ -74,25 +74,37 @@ def hydrate(kind, hits, user):
     return out
 
 
+def _topic_labels(ids):
+    return Topic.objects.filter(id__in=ids).order_by().values_list("id", "slug", "label_en", "label_nb")
+
+
+def _researcher_names(ids):
+    return Researcher.objects.filter(id__in=ids).order_by().values_list("id", "given_name", "family_name")
+
+
+def _institution_names(ids):
+    return Institution.objects.filter(id__in=ids).order_by().values_list("id", "name_nb")
+
+
 def label_facets(facets):
-    """Facet values with human labels (topics in both languages), looked up in one query per facet."""
+    """Facet values with human labels (topics in both languages), looked up in one query per facet (each
+    compiled once: apps/common/prepared.py; this runs on every search)."""
     out = {}
     type_labels, design_labels = dict(StudyType.choices), dict(StudyDesign.choices)
-    for name, values in facets.items():  # plain values, no model instances: this runs on every search
-        wanted = [v.value for v in values]
+    for name, values in facets.items():
+        wanted = list(dict.fromkeys(v.value for v in values))
         if name == "topic":
-            topics = {t[0]: t[1:] for t in Topic.objects.filter(id__in=wanted).values_list(
-                "id", "slug", "label_en", "label_nb")}
+            topics = {t[0]: t[1:] for t in prepared.rows(_topic_labels, wanted)}
             out[name] = [{"value": topics[v.value][0], "label": topics[v.value][1],
                           "label_nb": topics[v.value][2], "count": v.count}
                          for v in values if v.value in topics]
         elif name == "researcher":
-            people = {i: Researcher.join_name(given, family) for i, given, family in Researcher.objects.filter(
-                id__in=wanted).values_list("id", "given_name", "family_name")}
+            people = {i: Researcher.join_name(given, family)
+                      for i, given, family in prepared.rows(_researcher_names, wanted)}
             out[name] = [{"value": v.value, "label": people[v.value], "count": v.count}
                          for v in values if v.value in people]
         elif name == "institution":
-            places = dict(Institution.objects.filter(id__in=wanted).values_list("id", "name_nb"))
+            places = dict(prepared.rows(_institution_names, wanted))
             out[name] = [{"value": v.value, "label": places[v.value], "count": v.count}
                          for v in values if v.value in places]
         else:

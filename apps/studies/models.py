@@ -111,7 +111,11 @@ class StudyQuerySet(models.QuerySet):
     def visible_to(self, user):
         from apps.common.roles import is_curator
 
-        return self if is_curator(user) else self.published()
+        return self.visible(curator=is_curator(user))
+
+    def visible(self, curator: bool):
+        """What a curator (everything) or anyone else (the published studies) may see."""
+        return self if curator else self.published()
 
     # -- the search filters as SQL: the one meaning used by the API list, the database search backend,
     # the selections behind the evidence map, the expert finder and the feeds (search.selection)

@@ -33,9 +33,13 @@ class SummaryQuerySet(models.QuerySet):
     def visible_to(self, user):
         from apps.common.roles import is_curator
 
-        if is_curator(user):
+        return self.visible(curator=is_curator(user))
+
+    def visible(self, curator: bool):
+        """What a curator (everything) or anyone else may see: the published summaries, but not one of a
+        study nobody may see yet."""
+        if curator:
             return self
-        # A published summary of a study nobody may see yet stays hidden too.
         return self.published().exclude(studies__status="draft")
 
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.researchers.api.serializers import ResearcherSerializer
+from apps.studies.api.rows import study_list_rows
 from apps.studies.api.serializers import StudyListSerializer
 from apps.summaries.api.serializers import SummarySerializer
 
@@ -33,6 +34,39 @@ class ScoredMixin(serializers.Serializer):
 class StudyHitSerializer(ScoredMixin, StudyListSerializer):
     class Meta(StudyListSerializer.Meta):
         fields = StudyListSerializer.Meta.fields + ["score", "highlight", "why"]
+
+
+def study_hit_rows(hits, user) -> list[dict]:
+    """``StudyHitSerializer``'s representation of the studies of these hits that ``user`` may see, in hit
+    order, read as rows (apps/studies/api/rows.py); a hit the database does not have (the index is a
+    moment ahead of or behind it) is left out, as ``hydrate`` leaves it out."""
+    studies = study_list_rows([h.id for h in hits], user)
+    out = []
+    for hit in hits:
+        study = studies.get(hit.id)
+        if study is None:
+            continue
+        study["score"] = None if hit.score is None else float(hit.score)
+        study["highlight"] = _known(hit.highlights, HIGHLIGHT_FIELDS)
+        study["why"] = _known(hit.why, WHY_FIELDS)
+        out.append(study)
+    return out
+
+
+def _known(values, fields):
+    """The serializer's view of a dict: its declared fields that are there, and those that may be null as
+    null when missing (DRF's rule for a missing key); None stays None."""
+    if values is None:
+        return None
+    return {name: values.get(name) for name, nullable in fields if name in values or nullable}
+
+
+def _fields(serializer):
+    return tuple((name, field.allow_null) for name, field in serializer().fields.items())
+
+
+HIGHLIGHT_FIELDS = _fields(HighlightSerializer)
+WHY_FIELDS = _fields(WhySerializer)
 
 
 class ResearcherHitSerializer(ScoredMixin, ResearcherSerializer):

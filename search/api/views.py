@@ -13,7 +13,7 @@ from ..query import clean
 from ..results import hydrate, label_facets, search as search_results
 from .serializers import (
     ResearcherHitSerializer, SearchResponseSerializer, StudyHitSerializer, SuggestResponseSerializer,
-    SummaryHitSerializer,
+    SummaryHitSerializer, study_hit_rows,
 )
 
 HIT_SERIALIZERS = {"studies": StudyHitSerializer, "researchers": ResearcherHitSerializer,
@@ -64,8 +64,12 @@ class SearchView(APIView):
         backend = get_backend()
         result = search_results(search_request)
         past_window = search_request.past_window
-        objects = hydrate(search_request.kind, [] if past_window else result.hits, request.user)
-        serializer = HIT_SERIALIZERS[search_request.kind](objects, many=True, context={"request": request})
+        hits = [] if past_window else result.hits
+        if search_request.kind == "studies":  # the common case, read as rows (StudyHitSerializer's output)
+            results = study_hit_rows(hits, request.user)
+        else:
+            objects = hydrate(search_request.kind, hits, request.user)
+            results = HIT_SERIALIZERS[search_request.kind](objects, many=True, context={"request": request}).data
         page, size = data["page"], search_request.page_size
         has_next = not data.get("cursor") and page * size < min(result.total, MAX_WINDOW)
         previous = min(page - 1, MAX_WINDOW // size)  # past the window: its last page
@@ -74,7 +78,7 @@ class SearchView(APIView):
             "next": _page_url(request, page + 1) if has_next else None,
             "previous": _page_url(request, previous) if page > 1 and not data.get("cursor") else None,
             "next_cursor": None if past_window else encode_cursor(result.next_cursor),
-            "results": serializer.data,
+            "results": results,
             "facets": label_facets(result.facets),
             "did_you_mean": result.did_you_mean,
             "warnings": search_request.query.warnings,
