@@ -242,6 +242,9 @@ REST_FRAMEWORK = {
     # JSON bodies only (the BibTeX upload adds multipart itself): form encodings cannot carry the nulls,
     # lists and objects the schema describes.
     "DEFAULT_PARSER_CLASSES": ["apps.common.parsers.JSONParser"],
+    # DRF's JSON, written by orjson (apps/common/renderers.py); the browsable API as DRF has it
+    "DEFAULT_RENDERER_CLASSES": ["apps.common.renderers.JSONRenderer",
+                                 "rest_framework.renderers.BrowsableAPIRenderer"],
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "apps.common.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["apps.common.throttling.AnonRateThrottle"],  # lets requests through if the cache is down

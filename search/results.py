@@ -1,6 +1,6 @@
 """Turning backend hits into database objects (the database stays the source of what is shown)."""
 
-from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Prefetch, Value, prefetch_related_objects
 
 from apps.common import pagecache, prepared
 
@@ -74,39 +74,46 @@ def hydrate(kind, hits, user):
     return out
 
 
-def _topic_labels(ids):
-    return Topic.objects.filter(id__in=ids).order_by().values_list("id", "slug", "label_en", "label_nb")
-
-
-def _researcher_names(ids):
-    return Researcher.objects.filter(id__in=ids).order_by().values_list("id", "given_name", "family_name")
-
-
-def _institution_names(ids):
-    return Institution.objects.filter(id__in=ids).order_by().values_list("id", "name_nb")
+def _labels(ids, topics, people):
+    """The facets' labels in one query: ``ids`` holds ``topics`` topic ids, then ``people`` researcher ids,
+    then institution ids. Rows of (kind, id, three texts): a topic's slug and labels, a researcher's given and
+    family names, an institution's name."""
+    parts, blank = [], Value("")
+    if topics:
+        parts.append(Topic.objects.filter(id__in=ids[:topics]).order_by().annotate(kind=Value("topic"))
+                     .values_list("kind", "id", "slug", "label_en", "label_nb"))
+    if people:
+        parts.append(Researcher.objects.filter(id__in=ids[topics:topics + people]).order_by()
+                     .annotate(kind=Value("researcher"), none=blank)
+                     .values_list("kind", "id", "given_name", "family_name", "none"))
+    if len(ids) > topics + people:
+        parts.append(Institution.objects.filter(id__in=ids[topics + people:]).order_by()
+                     .annotate(kind=Value("institution"), none=blank).values_list("kind", "id", "name_nb", "none", "none"))
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
 
 
 def label_facets(facets):
-    """Facet values with human labels (topics in both languages), looked up in one query per facet (each
-    compiled once: apps/common/prepared.py; this runs on every search)."""
+    """Facet values with human labels (topics in both languages). The topics, researchers and institutions
+    among them are looked up in one query, compiled once (apps/common/prepared.py): this runs on every search."""
+    wanted = {name: list(dict.fromkeys(v.value for v in facets.get(name, ())))
+              for name in ("topic", "researcher", "institution")}
+    found = {"topic": {}, "researcher": {}, "institution": {}}
+    for kind, i, *texts in prepared.rows(_labels, wanted["topic"] + wanted["researcher"] + wanted["institution"],
+                                         len(wanted["topic"]), len(wanted["researcher"])):
+        found[kind][i] = texts
     out = {}
     type_labels, design_labels = dict(StudyType.choices), dict(StudyDesign.choices)
     for name, values in facets.items():
-        wanted = list(dict.fromkeys(v.value for v in values))
+        known = found.get(name)
         if name == "topic":
-            topics = {t[0]: t[1:] for t in prepared.rows(_topic_labels, wanted)}
-            out[name] = [{"value": topics[v.value][0], "label": topics[v.value][1],
-                          "label_nb": topics[v.value][2], "count": v.count}
-                         for v in values if v.value in topics]
+            out[name] = [{"value": known[v.value][0], "label": known[v.value][1], "label_nb": known[v.value][2],
+                          "count": v.count} for v in values if v.value in known]
         elif name == "researcher":
-            people = {i: Researcher.join_name(given, family)
-                      for i, given, family in prepared.rows(_researcher_names, wanted)}
-            out[name] = [{"value": v.value, "label": people[v.value], "count": v.count}
-                         for v in values if v.value in people]
+            out[name] = [{"value": v.value, "label": Researcher.join_name(*known[v.value][:2]), "count": v.count}
+                         for v in values if v.value in known]
         elif name == "institution":
-            places = dict(prepared.rows(_institution_names, wanted))
-            out[name] = [{"value": v.value, "label": places[v.value], "count": v.count}
-                         for v in values if v.value in places]
+            out[name] = [{"value": v.value, "label": known[v.value][0], "count": v.count}
+                         for v in values if v.value in known]
         else:
             labels = {"type": type_labels, "design": design_labels}.get(name, {})
             out[name] = [{"value": v.value, "label": str(labels.get(v.value, v.value)), "count": v.count}
