@@ -95,7 +95,7 @@ def _labels(ids, topics, people):
 def label_facets(facets):
     """Facet values with human labels (topics in both languages). The topics, researchers and institutions
     among them are looked up in one query, compiled once (apps/common/prepared.py): this runs on every search."""
-    wanted = {name: list(dict.fromkeys(v.value for v in facets.get(name, ())))
+    wanted = {name: prepared.pad(dict.fromkeys(v.value for v in facets.get(name, ())))
               for name in ("topic", "researcher", "institution")}
     found = {"topic": {}, "researcher": {}, "institution": {}}
     for kind, i, *texts in prepared.rows(_labels, wanted["topic"] + wanted["researcher"] + wanted["institution"],

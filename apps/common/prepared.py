@@ -7,8 +7,10 @@ queryset once per thread, shape and number of ids, and later runs that SQL with 
 the values as the queryset would (``from_db_value`` of each column: dates, JSON, booleans).
 
 ``build(ids, *shape)`` must return a ``values_list`` queryset whose only integer parameters are ``ids``
-(it is compiled with placeholder ids, which must all be found among the parameters). ``ids`` must be
-distinct (``id__in`` drops repeats). Everything else the SQL says is fixed by ``shape``.
+(it is compiled with placeholder ids, which must all be found among the parameters). Everything else the
+SQL says is fixed by ``shape``. The ids are padded to the next power of two with ``NO_ID`` (which no row
+has), so a page of 17 or 20 hits runs the SQL compiled for 32; a caller that joins several lists of ids
+into one (its ``shape`` saying where each ends) pads each with ``pad``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ import threading
 from django.db import connections
 
 _local = threading.local()
+
+#: An id no row has (primary keys count from 1): what the id lists are padded with.
+NO_ID = 0
+
+
+def pad(ids) -> list:
+    """``ids`` padded with ``NO_ID`` to the next power of two (none stay none)."""
+    ids = list(ids)
+    return ids + [NO_ID] * ((1 << (len(ids) - 1).bit_length()) - len(ids)) if ids else ids
 
 
 class _Compiled:
@@ -48,7 +59,8 @@ class _Compiled:
 
 
 def rows(build, ids, *shape, using="default") -> list[tuple]:
-    """``list(build(ids, *shape))``, from SQL compiled once per (thread, build, shape, len(ids))."""
+    """``list(build(ids, *shape))``, from SQL compiled once per (thread, build, shape, ``len(pad(ids))``)."""
+    ids = pad(ids)
     if not ids:
         return []
     cache = _local.__dict__.setdefault("compiled", {})
@@ -59,4 +71,4 @@ def rows(build, ids, *shape, using="default") -> list[tuple]:
         # placeholder ids no real row has, distinct from any other parameter (and from each other)
         probe = [-(2 ** 40) - i for i in range(len(ids))]
         compiled = cache[key] = _Compiled(build(probe, *shape).using(using), probe)
-    return compiled.run(list(ids))
+    return compiled.run(ids)
