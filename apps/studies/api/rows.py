@@ -9,7 +9,7 @@ SQLite's ``JSON_GROUP_ARRAY``), compiled once per page size (apps/common/prepare
 study is built from the rows.
 
 ``StudyListSerializer`` stays the definition: the OpenAPI schema is generated from it, writes go through
-it, and tests/test_study_rows.py checks that these dicts equal its output for studies of every shape
+it, and tests/studies/test_study_rows.py checks that these dicts equal its output for studies of every shape
 (venue or none, linked and unlinked authors, topics, summaries published and draft, for readers and
 curators, untitled drafts). A field added to the serializer and not here fails that test.
 """

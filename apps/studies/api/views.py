@@ -15,6 +15,7 @@ from .. import publication, services
 from ..filters import StudyFilterSet
 from ..models import Authorship, PublicationJob, Study
 from .publication import PublicationJobSerializer, PublicationPreviewSerializer, PublicationRequestSerializer
+from .rows import study_list_rows
 from .serializers import RelatedParamsSerializer, StudyListSerializer, StudySerializer, TopicAssignmentSerializer
 
 PUBLICATION_RESULT = PolymorphicProxySerializer(
@@ -95,15 +96,15 @@ class StudyViewSet(KBModelViewSet):
     def related(self, request, pk=None):
         """Studies similar to this one: shared words in title, keywords, topics and abstract, fused with the
         studies nearest in meaning when vectors exist (search/fusion.py). A plain list, not paginated."""
-        from search.results import hydrate, related
+        from search.results import related
 
         study = self.get_object()
         params = RelatedParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         size = params.validated_data["size"]
         hits = related(study.pk, include_drafts=is_curator(request.user), size=size)
-        objects = hydrate("studies", hits, request.user)
-        return Response(StudyListSerializer(objects, many=True, context=self.get_serializer_context()).data)
+        rows = study_list_rows([h.id for h in hits], request.user)  # StudyListSerializer's output, as rows
+        return Response([rows[h.id] for h in hits if h.id in rows])
 
     @extend_schema(request=TopicAssignmentSerializer, responses={200: TopicAssignmentSerializer})
     @action(detail=False, methods=["post"], url_path="assign-topics", permission_classes=[IsCurator])
