@@ -67,6 +67,16 @@ class StudyViewSet(KBModelViewSet):
     def get_serializer_class(self):
         return StudyListSerializer if self.action == "list" else StudySerializer
 
+    def list(self, request, *args, **kwargs):
+        """A page of studies as ``StudyListSerializer`` renders them, read as rows (apps/studies/api/rows.py):
+        the filters, ordering and page choose the ids; one query reads them."""
+        queryset = self.filter_queryset(self.get_queryset()).select_related(None).prefetch_related(None).only("id")
+        page = self.paginate_queryset(queryset)
+        ids = [study.id for study in (queryset if page is None else page)]
+        rows = study_list_rows(ids, request.user)
+        found = [rows[i] for i in ids if i in rows]
+        return Response(found) if page is None else self.get_paginated_response(found)
+
     @extend_schema(request=None, responses=StudySerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsCurator])
     def publish(self, request, pk=None):
