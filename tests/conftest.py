@@ -76,6 +76,31 @@ def backend(request, settings, db):
     drop_indices(b)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_the_sessions_indices():
+    """When the session ends, the Elasticsearch indices it created under its prefix go: each test's own
+    (dropped by its fixture already, unless it failed midway) and those the default backend made for tests
+    that search without choosing a backend. Older indices under the prefix are not this session's: kept."""
+    import time
+
+    started_ms = int(time.time() * 1000) - 1000
+    yield
+    from tests.search.conftest import ES_URL, TEST_PREFIX
+
+    if not ES_URL:
+        return
+    from search.backends.es_client import make_client
+
+    try:
+        client = make_client({"URL": ES_URL})
+        rows = client.cat.indices(index=f"{TEST_PREFIX}-*", h="index,creation.date", format="json")
+        ours = [row["index"] for row in rows if int(row["creation.date"]) >= started_ms]
+        for start in range(0, len(ours), 40):  # (a request line holds at most 4 KB)
+            client.indices.delete(index=",".join(ours[start:start + 40]), ignore_unavailable=True)
+    except Exception:  # noqa: BLE001 - a cluster gone by now leaves nothing to tidy
+        pass
+
+
 @pytest.fixture(autouse=True)
 def _fresh_vocabulary():
     """The search vocabulary is held in memory per process; a test's rows are rolled back after it."""

@@ -635,8 +635,6 @@ def _why(fused, matched_queries):
     return why
 
 
-
-
 def _merge_highlights(hit: dict):
     """Pick, for each field, the variant (exact, folded, English) whose fragments mark the most words."""
     if not hit.get("highlight"):
