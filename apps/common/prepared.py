@@ -38,7 +38,7 @@ class _Compiled:
         self.compiler = queryset.query.get_compiler(using=queryset.db)
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
-        where = {p: i for p, i in zip(probe, range(len(probe)))}
+        where = {p: i for i, p in enumerate(probe)}
         self.slots = [(at, where[p]) for at, p in enumerate(self.params)
                       if type(p) is int and p in where]
         if len(self.slots) != len(probe):
@@ -65,7 +65,7 @@ def rows(build, ids, *shape, using="default") -> list[tuple]:
         return []
     cache = _local.__dict__.setdefault("compiled", {})
     connection = connections[using]
-    key = (build, shape, len(ids), connection.vendor, id(connection))
+    key = (build, shape, len(ids), id(connection))
     compiled = cache.get(key)
     if compiled is None:
         # placeholder ids no real row has, distinct from any other parameter (and from each other)
