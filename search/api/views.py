@@ -12,11 +12,12 @@ from ..params import SearchParamsSerializer, build_request, encode_cursor
 from ..query import clean
 from ..results import hydrate, label_facets, search as search_results
 from .serializers import (
-    ResearcherHitSerializer, SearchResponseSerializer, StudyHitSerializer, SuggestResponseSerializer,
-    SummaryHitSerializer, study_hit_rows,
+    ResearcherHitSerializer, SearchResponseSerializer, SuggestResponseSerializer, SummaryHitSerializer,
+    study_hit_rows,
 )
 
-HIT_SERIALIZERS = {"studies": StudyHitSerializer, "researchers": ResearcherHitSerializer,
+#: the other kinds' hits (studies are read as rows: ``study_hit_rows``)
+HIT_SERIALIZERS = {"researchers": ResearcherHitSerializer,
                    "summaries": SummaryHitSerializer}
 
 QUERY_SYNTAX = """
