@@ -163,6 +163,9 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'kb.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(env("DB_CONN_MAX_AGE", "60")))}
+#: The search API's page and facet-label queries are prepared on the PostgreSQL server once per connection
+#: (apps/common/prepared.py). 0 behind a connection pooler in transaction mode (PgBouncer before 1.21).
+KB_DB_PREPARED_STATEMENTS = env_bool("KB_DB_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})

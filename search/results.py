@@ -1,6 +1,6 @@
 """Turning backend hits into database objects (the database stays the source of what is shown)."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Value, prefetch_related_objects
+from django.db.models import Exists, F, OuterRef, Prefetch, Value, prefetch_related_objects
 
 from apps.common import pagecache, prepared
 
@@ -80,14 +80,14 @@ def _labels(ids, topics, people):
     family names, an institution's name."""
     parts, blank = [], Value("")
     if topics:
-        parts.append(Topic.objects.filter(id__in=ids[:topics]).order_by().annotate(kind=Value("topic"))
+        parts.append(Topic.objects.filter(prepared.InIds(F("id"), ids[:topics])).order_by().annotate(kind=Value("topic"))
                      .values_list("kind", "id", "slug", "label_en", "label_nb"))
     if people:
-        parts.append(Researcher.objects.filter(id__in=ids[topics:topics + people]).order_by()
+        parts.append(Researcher.objects.filter(prepared.InIds(F("id"), ids[topics:topics + people])).order_by()
                      .annotate(kind=Value("researcher"), none=blank)
                      .values_list("kind", "id", "given_name", "family_name", "none"))
     if len(ids) > topics + people:
-        parts.append(Institution.objects.filter(id__in=ids[topics + people:]).order_by()
+        parts.append(Institution.objects.filter(prepared.InIds(F("id"), ids[topics + people:])).order_by()
                      .annotate(kind=Value("institution"), none=blank).values_list("kind", "id", "name_nb", "none", "none"))
     return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
 

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 
 
 def _published(ids, newest_first):
-    return (Study.objects.published().filter(id__in=ids).order_by("-year" if newest_first else "year")
+    return (Study.objects.published().filter(prepared.InIds(F("id"), ids)).order_by("-year" if newest_first else "year")
             .values_list("id", "year", "keywords", "retracted", "published_at"))
 
 

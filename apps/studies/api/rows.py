@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.db import connection
-from django.db.models import Aggregate, JSONField, OuterRef, Subquery
+from django.db.models import Aggregate, F, JSONField, OuterRef, Subquery
 from django.db.models.functions import JSONArray
 from rest_framework.fields import DateTimeField
 
@@ -71,7 +71,7 @@ def _studies(ids, curator):
     """The page's studies as rows: their columns, venue, and the JSON arrays of their authors, topics and
     the summaries a curator, or anyone else, may see."""
     summaries = Summary.studies.through.objects.filter(summary__in=Summary.objects.visible(curator).values("id"))
-    return (Study.objects.visible(curator).filter(id__in=ids).order_by()
+    return (Study.objects.visible(curator).filter(prepared.InIds(F("id"), ids)).order_by()
             .annotate(_authors=_each_study(Authorship.objects, _AUTHOR_COLUMNS, _AUTHOR_COLUMNS[:1]),
                       _topics=_each_study(Study.topics.through.objects, _TOPIC_COLUMNS, _TOPIC_COLUMNS[:2]),
                       _summaries=_each_study(summaries, _SUMMARY_COLUMNS, _SUMMARY_ORDER))
