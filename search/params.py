@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 
 from apps.common.identifiers import clean_doi
 from apps.common.schema import comma_separated_schema
+from apps.common.serializers import ParamsSerializer
 from apps.common.roles import is_curator
 from apps.researchers.models import Institution
 from apps.studies.models import LANGUAGE_CHOICES, StudyDesign, StudyType
@@ -77,7 +78,7 @@ class CommaSeparatedExtension(OpenApiSerializerFieldExtension):
         return comma_separated_schema(item, self.target.max_items)
 
 
-class SearchParamsSerializer(serializers.Serializer):
+class SearchParamsSerializer(ParamsSerializer):
     q = QueryField(required=False, allow_blank=True, default="", max_length=MAX_QUERY_LENGTH,
                               trim_whitespace=False,
                               help_text=("Words, \"phrases\", OR, -word / NOT word, field prefixes title: author: "
