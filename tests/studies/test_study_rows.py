@@ -58,13 +58,16 @@ def _json(data):
     return JSONRenderer().render(data)
 
 
+@pytest.mark.parametrize("zone", [None, "UTC"])  # the site's (Europe/Oslo: +01:00, +02:00) and UTC (DRF writes Z)
 @pytest.mark.parametrize("who", ["anonymous", "curator"])
-def test_rows_render_as_the_study_list_serializer_does(shelf, who):
+def test_rows_render_as_the_study_list_serializer_does(shelf, who, zone):
     user = AnonymousUser() if who == "anonymous" else factories.user("curator")
     hits = [Hit(id=s.id) for s in shelf]
-    oracle = StudyListSerializer(hydrate("studies", hits, user), many=True).data
-    rows = study_list_rows([s.id for s in shelf], user)
+    with timezone.override(zone or timezone.get_current_timezone()):
+        oracle = StudyListSerializer(hydrate("studies", hits, user), many=True).data
+        rows = study_list_rows([s.id for s in shelf], user)
     assert _json([rows[s["id"]] for s in oracle]) == _json(oracle)
+    assert any(s["created_at"].endswith("Z") for s in oracle) == (zone == "UTC")
     visible = {s.id for s in shelf if who == "curator" or s.status == "published"}
     assert set(rows) == visible
     full = rows[shelf[0].id]

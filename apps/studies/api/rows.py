@@ -16,11 +16,15 @@ curators, untitled drafts). A field added to the serializer and not here fails t
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.db import connection
 from django.db.models import Aggregate, F, JSONField, OuterRef, Subquery
 from django.db.models.functions import JSONArray
+from django.utils import timezone
+from rest_framework import ISO_8601
 from rest_framework.fields import DateTimeField
+from rest_framework.settings import api_settings
 
 from apps.common import prepared
 from apps.common.roles import is_curator
@@ -43,8 +47,24 @@ _SUMMARY_ORDER = ("-summary__published_at", "-summary__created_at")
 _moment = DateTimeField()  # DRF's own rendering of a timestamp (the current time zone, ISO 8601)
 
 
-def _when(value):
+def _drf_when(value):
     return None if value is None else _moment.to_representation(value)
+
+
+def _timestamps():
+    """DRF's rendering of a timestamp, the time zone looked up once for a page (60 timestamps: DRF looks it
+    up for each): an aware timestamp in the current time zone, ISO 8601, UTC written ``Z``."""
+    if not settings.USE_TZ or (api_settings.DATETIME_FORMAT or "").lower() != ISO_8601:
+        return _drf_when
+    zone = timezone.get_current_timezone()
+
+    def when(value):
+        if value is None or value.tzinfo is None:
+            return _drf_when(value)
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return when
 
 
 class _GroupArray(Aggregate):
@@ -101,10 +121,11 @@ def study_list_rows(ids, user) -> dict[int, dict]:
     untitled = [i for i, r in studies.items() if not r["title"]]
     display = {s.id: s.display_title for s in Study.objects.filter(id__in=untitled).select_related("venue")
                .prefetch_related("authorships")} if untitled else {}
-    return {i: _represent(r, display) for i, r in studies.items()}
+    when = _timestamps()
+    return {i: _represent(r, display, when) for i, r in studies.items()}
 
 
-def _represent(r, display):
+def _represent(r, display, when):
     gaps = [name for name in GAPS if not str(r[name] or "").strip()]
     return {
         "id": r["id"], "title": r["title"], "display_title": r["title"] or display[r["id"]],
@@ -119,10 +140,10 @@ def _represent(r, display):
         "authors": [{"position": position, "name": name, "family_name": family, "given_name": given,
                      "researcher": researcher, "corresponding": bool(corresponding)}
                     for position, name, family, given, researcher, corresponding in r["authors"]],
-        "status": r["status"], "published_at": _when(r["published_at"]), "retracted": r["retracted"],
+        "status": r["status"], "published_at": when(r["published_at"]), "retracted": r["retracted"],
         "provenance": r["provenance"], "source_key": r["source_key"],
         "summaries": [{"id": i, "audience": audience, "language": language, "title": title}
                       for i, audience, language, title, _ in r["summaries"]],
         "has_summary": any(status == SummaryStatus.PUBLISHED for *_, status in r["summaries"]),
-        "created_at": _when(r["created_at"]), "updated_at": _when(r["updated_at"]),
+        "created_at": when(r["created_at"]), "updated_at": when(r["updated_at"]),
     }
