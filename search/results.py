@@ -95,11 +95,21 @@ def _labels(ids, topics, people):
 def label_facets(facets):
     """Facet values with human labels (topics in both languages). The topics, researchers and institutions
     among them are looked up in one query, compiled once (apps/common/prepared.py): this runs on every search."""
+    return label_facets_later(facets)()
+
+
+def label_facets_later(facets):
+    """``label_facets``, its query sent now (in a ``prepared.together`` block): a function returning them."""
     wanted = {name: prepared.pad(dict.fromkeys(v.value for v in facets.get(name, ())))
               for name in ("topic", "researcher", "institution")}
+    answer = prepared.send(_labels, wanted["topic"] + wanted["researcher"] + wanted["institution"],
+                           len(wanted["topic"]), len(wanted["researcher"]))
+    return lambda: _labelled(facets, answer())
+
+
+def _labelled(facets, rows):
     found = {"topic": {}, "researcher": {}, "institution": {}}
-    for kind, i, *texts in prepared.rows(_labels, wanted["topic"] + wanted["researcher"] + wanted["institution"],
-                                         len(wanted["topic"]), len(wanted["researcher"])):
+    for kind, i, *texts in rows:
         found[kind][i] = texts
     out = {}
     type_labels, design_labels = dict(StudyType.choices), dict(StudyDesign.choices)

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.researchers.api.serializers import ResearcherSerializer
-from apps.studies.api.rows import study_list_rows
+from apps.studies.api.rows import study_list_rows_later
 from apps.studies.api.serializers import StudyListSerializer
 from apps.summaries.api.serializers import SummarySerializer
 
@@ -40,17 +40,27 @@ def study_hit_rows(hits, user) -> list[dict]:
     """``StudyHitSerializer``'s representation of the studies of these hits that ``user`` may see, in hit
     order, read as rows (apps/studies/api/rows.py); a hit the database does not have (the index is a
     moment ahead of or behind it) is left out, as ``hydrate`` leaves it out."""
-    studies = study_list_rows([h.id for h in hits], user)
-    out = []
-    for hit in hits:
-        study = studies.get(hit.id)
-        if study is None:
-            continue
-        study["score"] = None if hit.score is None else float(hit.score)
-        study["highlight"] = _known(hit.highlights, HIGHLIGHT_FIELDS)
-        study["why"] = _known(hit.why, WHY_FIELDS)
-        out.append(study)
-    return out
+    return study_hit_rows_later(hits, user)()
+
+
+def study_hit_rows_later(hits, user):
+    """``study_hit_rows``, its query sent now (in a ``prepared.together`` block): a function returning them."""
+    studies_later = study_list_rows_later([h.id for h in hits], user)
+
+    def read():
+        studies = studies_later()
+        out = []
+        for hit in hits:
+            study = studies.get(hit.id)
+            if study is None:
+                continue
+            study["score"] = None if hit.score is None else float(hit.score)
+            study["highlight"] = _known(hit.highlights, HIGHLIGHT_FIELDS)
+            study["why"] = _known(hit.why, WHY_FIELDS)
+            out.append(study)
+        return out
+
+    return read
 
 
 def _known(values, fields):

@@ -75,3 +75,43 @@ def test_a_prepared_statement_survives_a_rolled_back_transaction():
         assert prepared.rows(build, [study.id]) == [(study.id, "Kept")]
         raise Failed
     assert prepared.rows(build, [study.id]) == [(study.id, "Kept")]
+
+
+def test_queries_sent_together_travel_in_one_pipeline_and_are_read_after_it():
+    from psycopg import pq
+
+    studies = [factories.study(title=f"Study {i}") for i in range(4)]
+    ids = [s.id for s in studies]
+
+    def first(chosen):
+        return _titles(chosen, "kb-test-prepared-d")
+
+    def second(chosen):
+        return _titles(chosen, "kb-test-prepared-e")
+
+    with prepared.together():
+        assert connection.connection.pgconn.pipeline_status == pq.PipelineStatus.ON
+        a = prepared.send(first, ids[:2])
+        b = prepared.send(second, ids[2:])
+        none = prepared.send(second, [])
+    assert connection.connection.pgconn.pipeline_status == pq.PipelineStatus.OFF
+    assert a() == [(ids[0], "Study 0"), (ids[1], "Study 1")]
+    assert b() == [(ids[2], "Study 2"), (ids[3], "Study 3")] and none() == []
+
+
+def test_a_failing_query_in_a_pipeline_is_djangos_error_and_the_connection_goes_on():
+    from django.db import DataError, transaction
+    from django.db.models.expressions import RawSQL
+
+    study = factories.study(title="Still here")
+
+    def failing(chosen):
+        return (Study.objects.filter(prepared.InIds(F("id"), chosen))
+                .annotate(bad=RawSQL("1 / (id - id)", [])).values_list("id", "bad"))
+
+    def fine(chosen):
+        return _titles(chosen, "kb-test-prepared-f")
+
+    with pytest.raises(DataError), transaction.atomic(), prepared.together():  # as any failing query: a savepoint
+        prepared.send(failing, [study.id])
+    assert prepared.rows(fine, [study.id]) == [(study.id, "Still here")]

@@ -106,12 +106,23 @@ def _newest_first(summaries):
 def study_list_rows(ids, user) -> dict[int, dict]:
     """{id: representation} of the studies among ``ids`` that ``user`` may see (missing ones left out),
     each exactly as ``StudyListSerializer`` renders it: one query, compiled once (apps/common/prepared.py)."""
+    return study_list_rows_later(ids, user)()
+
+
+def study_list_rows_later(ids, user):
+    """``study_list_rows``, its query sent now (with others, in a ``prepared.together`` block): a function
+    that reads it and returns the representations."""
     ids = list(dict.fromkeys(ids))
     if not ids:
-        return {}
+        return dict
+    answer = prepared.send(_studies, ids, is_curator(user))
+    return lambda: _representations(answer())
+
+
+def _representations(rows):
     ordered = connection.vendor == "postgresql"
     studies = {}
-    for *row, authors, topics, summaries in prepared.rows(_studies, ids, is_curator(user)):
+    for *row, authors, topics, summaries in rows:
         r = dict(zip(_COLUMNS, row))
         authors, topics, summaries = authors or [], topics or [], summaries or []
         r["authors"] = authors if ordered else sorted(authors)
