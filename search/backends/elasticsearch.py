@@ -25,7 +25,7 @@ from .. import embedders, es_analysis, fusion, sources
 from .. import vector_store as vectors
 from ..documents import DOCUMENTS
 from .es_client import make_client
-from .es_query import FACET_FIELDS, filters_of, highlighting, sort_order, text_query
+from .es_query import FACET_FIELDS, filters_of, highlight_body, highlighting, sort_order, text_query
 from .base import (
     FACETS, KINDS, MAX_WINDOW, FacetValue, Hit, SearchBackend, SearchRequest, SearchResponse, SearchUnavailable,
     Suggestion, query_vector, related_hits, related_vector, topic_suggestions, wants_vector,
@@ -272,7 +272,7 @@ class ElasticsearchBackend(SearchBackend):
             after = list(hits[-1].meta.sort)
 
     # --- reading -----------------------------------------------------------------------------------
-    def build_searches(self, request: SearchRequest) -> tuple[Search, _Body | None]:
+    def build_searches(self, request: SearchRequest) -> tuple[_Body, _Body | None]:
         """(hits, facets): the ranked page with highlights, and the facet counts as a second request
         (also used by bench/search_latency.py).
 
@@ -285,15 +285,20 @@ class ElasticsearchBackend(SearchBackend):
         always, facet_filters = filters_of(request)
         text = text_query(kind, request.query)
         index = self.alias(kind)
-        s = Search(using=self.client, index=index).query(Q("bool", must=[text], filter=always))
+        # written as plain data, as the counting request is (tests/search/test_es_bodies.py: the body
+        # elasticsearch-dsl wrote); its Search objects, a reference cycle each, were also most of the
+        # cyclic garbage a search left to the collector
+        query = {"must": [text.to_dict()]}
+        if always:
+            query["filter"] = [q.to_dict() for q in always]
+        body = {"query": {"bool": query}}
         if facet_filters:
-            s = s.post_filter(Q("bool", filter=list(facet_filters.values())))
-        s = s.sort(*sort_order(kind, request.sort, request.query))
+            body["post_filter"] = {"bool": {"filter": [q.to_dict() for q in facet_filters.values()]}}
+        body["sort"] = sort_order(kind, request.sort, request.query)
         if request.search_after:
-            s = s.extra(search_after=request.search_after, size=request.page_size)
+            body.update(search_after=request.search_after, size=request.page_size)
         else:
-            start = (request.page - 1) * request.page_size
-            s = s.extra(from_=start, size=request.page_size)
+            body.update({"from": (request.page - 1) * request.page_size, "size": request.page_size})
         with_facets = request.facets and kind == "studies"
         # With facets the total comes from the facet request, which visits every match anyway; the
         # ranked page then need not count, and Elasticsearch can skip documents that cannot make
@@ -301,12 +306,13 @@ class ElasticsearchBackend(SearchBackend):
         # Ranked by relevance, the scores are there anyway; asking to "track" them as well stops
         # Elasticsearch from skipping non-competitive documents (recovery: 47 -> 29 ms at 100k).
         by_relevance = kind != "studies" or (request.sort == "relevance" and not request.query.is_empty)
-        s = s.extra(track_total_hits=not with_facets, track_scores=not by_relevance).source(False)
+        body.update(track_total_hits=not with_facets, track_scores=not by_relevance, _source=False)
         if request.highlight and not request.query.is_empty:
-            s = highlighting(kind, s)
+            body["highlight"] = highlight_body(kind)
+        hits = _Body(index, body, {})
         if not with_facets:
-            return s, None
-        return s, self._counting_search(index, text, always, facet_filters)
+            return hits, None
+        return hits, self._counting_search(index, text, always, facet_filters)
 
     def _counting_search(self, index, text, always, facet_filters, aggs=True):
         """The request that counts: total (``f_all`` when facet filters apply) and, with ``aggs``, the
@@ -337,7 +343,7 @@ class ElasticsearchBackend(SearchBackend):
 
     def _execute(self, searches) -> list[dict]:
         """Run the searches in one ``_msearch``; an item's error is raised as the error it is."""
-        if len(searches) == 1:
+        if len(searches) == 1 and isinstance(searches[0], Search):
             return [searches[0].execute().to_dict()]
         responses = self.client.msearch(body=self.msearch_body(searches))
         out = []

@@ -4,6 +4,8 @@ Pure functions of the request; the backend (search/backends/elasticsearch.py) se
 
 from __future__ import annotations
 
+import functools
+
 from elasticsearch_dsl import Q
 
 from ..query import EXPANSION_WEIGHT, AnyOf, ParsedQuery, Phrase
@@ -147,14 +149,22 @@ def sort_order(kind, sort, query):
 
 
 def highlighting(kind, s):
+    """``s`` (an elasticsearch-dsl ``Search``) with ``highlight_body(kind)``."""
+    return s.extra(highlight=highlight_body(kind))
+
+
+@functools.cache
+def highlight_body(kind) -> dict:
+    """The ``highlight`` section of a search of ``kind``: titles whole, two fragments of an abstract or a
+    summary's body, in each of its analyses (folded, English). One dict per kind, shared: never change it."""
     base = {"studies": [("title", 0), ("abstract", 2)], "researchers": [("name", 0)],
             "summaries": [("title", 0), ("body", 2)]}[kind]
-    s = s.highlight_options(pre_tags=["<mark>"], post_tags=["</mark>"], encoder="html",
-                            require_field_match=False)
+    fields = {}
     for name, count in base:
-        variants = [name] if kind == "researchers" else [name, f"{name}.folded", f"{name}.en"]
-        s = s.highlight(*variants, number_of_fragments=count, fragment_size=160)
-    return s
+        for variant in [name] if kind == "researchers" else [name, f"{name}.folded", f"{name}.en"]:
+            fields[variant] = {"number_of_fragments": count, "fragment_size": 160}
+    return {"pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html", "require_field_match": False,
+            "fields": fields}
 
 
 def _expand(fields):
