@@ -109,6 +109,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.common.release.ReleaseRenderedAnswerMiddleware",  # outermost: the answer is rendered when it gets it
     "django.middleware.security.SecurityMiddleware",
     "apps.common.csp.ContentSecurityPolicyMiddleware",  # strict CSP: only kb's own scripts and styles
     "whitenoise.middleware.WhiteNoiseMiddleware",
