@@ -292,14 +292,12 @@ def step_index(args, size):
 def step_search(args, size):
     import random
 
-    from django.test import Client
-
-    from common import percentiles
+    from common import WSGIClient, percentiles
     from search.backends import get_backend
     from search_latency import KINDS, measure, query_mix
 
     mix = query_mix(random.Random(7), args.requests)
-    m = measure(get_backend(), Client(), mix)
+    m = measure(get_backend(), WSGIClient(), mix)
     kinds = {}
     for k, label in enumerate(KINDS):
         picked = [i for i, kind in enumerate(m["kind"]) if kind == k]
