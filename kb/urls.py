@@ -9,6 +9,7 @@ from apps.common.health import health
 from apps.common.views import api_not_found
 
 api_v1 = [
+    path("", include("search.api.urls")),  # first: the most requested, resolved before every other pattern is tried
     path("", include("apps.studies.api.urls")),
     path("", include("apps.researchers.api.urls")),
     path("", include("apps.summaries.api.urls")),
@@ -18,7 +19,6 @@ api_v1 = [
     path("", include("apps.network.api.urls")),
     path("", include("apps.alerts.api.urls")),
     path("", include("apps.audit.api.urls")),
-    path("", include("search.api.urls")),
     path("auth/token/", TokenView.as_view(), name="api-token"),
 ]
 
