@@ -16,6 +16,7 @@ curators, untitled drafts). A field added to the serializer and not here fails t
 
 from __future__ import annotations
 
+import orjson
 from django.conf import settings
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.db import connection
@@ -67,11 +68,19 @@ def _timestamps():
     return when
 
 
+class _Arrays(JSONField):
+    """The aggregated JSON arrays, read with orjson (three per study of a page: the standard library's
+    decoder, which Django's ``JSONField`` uses, took three times as long)."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else orjson.loads(value)
+
+
 class _GroupArray(Aggregate):
     """SQLite's JSON array of the aggregated values, in no particular order."""
 
     function = "JSON_GROUP_ARRAY"
-    output_field = JSONField()
+    output_field = _Arrays()
 
 
 def _each_study(queryset, columns, order_by):
@@ -80,7 +89,7 @@ def _each_study(queryset, columns, order_by):
     are sorted where read (on ``columns``, which lead with ``order_by``'s: SQLite compares text by code point,
     as Python does)."""
     if connection.vendor == "postgresql":
-        listed = JSONBAgg(JSONArray(*columns), order_by=order_by)
+        listed = JSONBAgg(JSONArray(*columns), order_by=order_by, output_field=_Arrays())
     else:
         listed = _GroupArray(JSONArray(*columns))
     return Subquery(queryset.filter(study_id=OuterRef("pk")).order_by().values("study_id")
