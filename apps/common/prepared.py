@@ -28,7 +28,6 @@ from contextlib import contextmanager
 
 import psycopg
 from django.conf import settings
-from psycopg.types.numeric import Int8
 from django.db import connections
 from django.db.models import Lookup
 
@@ -137,8 +136,9 @@ class _Compiled:
         for at, which in self.slots:
             if type(which) is int:
                 params[at] = ids[which]
-            elif self.prepare:  # always int8[], however small the ids: one statement, not one per type
-                params[at] = [Int8(ids[i]) for i in which]
+            elif self.prepare:  # as text ('{1,2}'), cast by the statement: one parameter type for any ids, and
+                # psycopg need not adapt each id (0.2 ms a search)
+                params[at] = "{%s}" % ",".join([str(int(ids[i])) for i in which])
             else:
                 params[at] = [ids[i] for i in which]
         cursor = self._cursor()
