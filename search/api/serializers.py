@@ -36,15 +36,11 @@ class StudyHitSerializer(ScoredMixin, StudyListSerializer):
         fields = StudyListSerializer.Meta.fields + ["score", "highlight", "why"]
 
 
-def study_hit_rows(hits, user) -> list[dict]:
+def study_hit_rows_later(hits, user):
     """``StudyHitSerializer``'s representation of the studies of these hits that ``user`` may see, in hit
     order, read as rows (apps/studies/api/rows.py); a hit the database does not have (the index is a
-    moment ahead of or behind it) is left out, as ``hydrate`` leaves it out."""
-    return study_hit_rows_later(hits, user)()
-
-
-def study_hit_rows_later(hits, user):
-    """``study_hit_rows``, its query sent now (in a ``prepared.together`` block): a function returning them."""
+    moment ahead of or behind it) is left out, as ``hydrate`` leaves it out. The query is sent now (with
+    the facet labels', in a ``prepared.together`` block); the returned function reads the hits."""
     studies_later = study_list_rows_later([h.id for h in hits], user)
 
     def read():

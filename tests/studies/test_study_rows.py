@@ -15,7 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from apps.studies.api.rows import study_list_rows
 from apps.studies.api.serializers import StudyListSerializer
 from apps.studies.models import Authorship, Study
-from search.api.serializers import StudyHitSerializer, study_hit_rows
+from search.api.serializers import StudyHitSerializer, study_hit_rows_later
 from search.backends.base import Hit
 from search.results import hydrate
 from tests import factories
@@ -91,7 +91,7 @@ def test_search_hits_as_rows_match_the_hit_serializer(shelf, who):
             Hit(id=shelf[0].id, score=None, highlights={}, why={}),
             Hit(id=shelf[2].id, score=1.5), Hit(id=shelf[3].id, score=1.0)]
     oracle = StudyHitSerializer(hydrate("studies", hits, user), many=True).data
-    rows = study_hit_rows(hits, user)
+    rows = study_hit_rows_later(hits, user)()
     assert _json(rows) == _json(oracle)
     expected = [shelf[1].id, shelf[0].id] + ([shelf[2].id, shelf[3].id] if who == "curator" else [])
     assert [r["id"] for r in rows] == expected
