@@ -50,6 +50,27 @@ class _Body:
         return self._body
 
 
+def _counting_body(index, text, always, facet, aggs=True):
+    """The request that counts: total (``f_all`` when facet filters apply) and, with ``aggs``, the seven
+    facets, each without its own filter; the queries as dicts. Written as plain data: elasticsearch-dsl's
+    objects for its eight aggregations, built and turned into a dict again, took 0.4 ms of every search
+    (tests/search/test_es_bodies.py checks the body is the one elasticsearch-dsl writes)."""
+    buckets = {}
+    if facet:  # the total of the page: every facet filter applies
+        buckets["f_all"] = {"filter": {"bool": {"filter": list(facet.values())}}}
+    for name in FACETS if aggs else ():
+        others = [v for k, v in facet.items() if k != name]
+        values = ({"histogram": {"field": "year", "interval": 1, "min_doc_count": 1}} if name == "year"
+                  else {"terms": {"field": FACET_FIELDS[name], "size": FACET_SIZE}})
+        buckets[f"f_{name}"] = {"filter": {"bool": {"filter": others}} if others else {"match_all": {}},
+                                "aggs": {"values": values}}
+    body = {"query": {"bool": {"filter": [text, *always]}}}
+    if buckets:
+        body["aggs"] = buckets
+    body.update(size=0, track_total_hits=True)
+    return _Body(index, body, {"request_cache": True})
+
+
 def reading(method):
     """Reads survive a missing index (created on first use) and report an unreachable cluster clearly."""
     @functools.wraps(method)
@@ -288,12 +309,14 @@ class ElasticsearchBackend(SearchBackend):
         # written as plain data, as the counting request is (tests/search/test_es_bodies.py: the body
         # elasticsearch-dsl wrote); its Search objects, a reference cycle each, were also most of the
         # cyclic garbage a search left to the collector
-        query = {"must": [text.to_dict()]}
+        text, always = text.to_dict(), [q.to_dict() for q in always]
+        facet_filters = {name: q.to_dict() for name, q in facet_filters.items()}
+        query = {"must": [text]}
         if always:
-            query["filter"] = [q.to_dict() for q in always]
+            query["filter"] = always
         body = {"query": {"bool": query}}
         if facet_filters:
-            body["post_filter"] = {"bool": {"filter": [q.to_dict() for q in facet_filters.values()]}}
+            body["post_filter"] = {"bool": {"filter": list(facet_filters.values())}}
         body["sort"] = sort_order(kind, request.sort, request.query)
         if request.search_after:
             body.update(search_after=request.search_after, size=request.page_size)
@@ -312,28 +335,12 @@ class ElasticsearchBackend(SearchBackend):
         hits = _Body(index, body, {})
         if not with_facets:
             return hits, None
-        return hits, self._counting_search(index, text, always, facet_filters)
+        return hits, _counting_body(index, text, always, facet_filters)
 
     def _counting_search(self, index, text, always, facet_filters, aggs=True):
-        """The request that counts: total (``f_all`` when facet filters apply) and, with ``aggs``, the
-        seven facets, each without its own filter. Written as plain data: elasticsearch-dsl's objects for
-        its eight aggregations, built and turned into a dict again, took 0.4 ms of every search
-        (tests/search/test_es_bodies.py checks the body is the one elasticsearch-dsl writes)."""
-        facet = {name: q.to_dict() for name, q in facet_filters.items()}
-        buckets = {}
-        if facet:  # the total of the page: every facet filter applies
-            buckets["f_all"] = {"filter": {"bool": {"filter": list(facet.values())}}}
-        for name in FACETS if aggs else ():
-            others = [v for k, v in facet.items() if k != name]
-            values = ({"histogram": {"field": "year", "interval": 1, "min_doc_count": 1}} if name == "year"
-                      else {"terms": {"field": FACET_FIELDS[name], "size": FACET_SIZE}})
-            buckets[f"f_{name}"] = {"filter": {"bool": {"filter": others}} if others else {"match_all": {}},
-                                    "aggs": {"values": values}}
-        body = {"query": {"bool": {"filter": [text.to_dict(), *(q.to_dict() for q in always)]}}}
-        if buckets:
-            body["aggs"] = buckets
-        body.update(size=0, track_total_hits=True)
-        return _Body(index, body, {"request_cache": True})
+        """``_counting_body`` of elasticsearch-dsl queries (a hybrid search's)."""
+        return _counting_body(index, text.to_dict(), [q.to_dict() for q in always],
+                              {name: q.to_dict() for name, q in facet_filters.items()}, aggs)
 
     def msearch_body(self, searches) -> list[dict]:
         body = []
